@@ -1,0 +1,1 @@
+# bench/: nothing yet (the shadow MMU and benchmarks come in later issues).

@@ -1,0 +1,1 @@
+# shadowmm/: nothing yet (the shadow MMU and benchmarks come in later issues).
