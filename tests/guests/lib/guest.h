@@ -1,0 +1,65 @@
+/* Freestanding library of the bt test guests: serial console, printf, exit, command line. */
+#ifndef GUEST_GUEST_H
+#define GUEST_GUEST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "multiboot.h"
+
+/* Port of isa-debug-exit: writing v ends the VM with host status (v << 1) | 1. */
+#define GUEST_EXIT_PORT		0xF4
+/* Exit code of a guest that took an unexpected exception or interrupt. */
+#define GUEST_EXIT_TRAP		0x70
+
+/* The test's own entry point, called by start.S; its return value is the exit code. */
+int guest_main(uint32_t magic, struct multiboot_info *mbi);
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/* serial.c: COM1, polled. */
+void serial_init(void);
+void serial_putc(char c);
+void serial_puts(const char *s);
+
+/* printf.c: %d %i %u %x %X %p %s %c %%, flags '-' '0', width, 'l' (no-op). */
+int guest_vprintf(const char *fmt, va_list ap);
+int guest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* exit.c */
+void guest_exit(int code) __attribute__((noreturn));
+
+/* cmdline.c: the Multiboot command line and its key=value words. */
+const char *guest_cmdline(void);
+uint32_t guest_arg_u32(const char *key, uint32_t dflt);
+
+/* idt.c: report any exception or interrupt and exit with GUEST_EXIT_TRAP. */
+void idt_init(void);
+
+/* pic.c */
+void pic_mask_all(void);
+
+/* string.c: what gcc may emit calls to even when freestanding. */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+
+/* init.c: state saved at entry. */
+extern uint32_t guest_mb_magic;
+extern struct multiboot_info *guest_mbi;
+
+#endif

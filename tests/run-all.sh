@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Runs every test: unit test binaries ($BUILD/tests/unit/*), then every guest that has
+# a golden tests/guests/<name>.expect under QEMU and under bt, comparing outputs with
+# the golden file and with each other and exit statuses with 1 (guest_exit(0)); a
+# guest with a native build ($BUILD/tests/guests/<name>-native) must print what QEMU
+# printed. One "PASS name" / "FAIL name: why" line per check, then one summary line
+# "tests: N passed, M failed"; the exit status is non-zero if anything failed.
+#
+# A guest may have tests/guests/<name>.args: its kernel command line. Environment:
+# BUILD (build), BT ($BUILD/bt), QEMU, TIMEOUT (see run-guest.sh).
+set -u
+cd "$(dirname "$0")/.." || exit 2
+
+export BUILD=${BUILD:-build}
+export BT=${BT:-$BUILD/bt}
+EXPECT_STATUS=1
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+pass=0
+fail=0
+
+ok() {
+	echo "PASS $1"
+	pass=$((pass + 1))
+}
+
+# bad NAME WHY [DETAIL-FILE]: DETAIL-FILE (a diff, stderr) is shown indented.
+bad() {
+	echo "FAIL $1: $2"
+	if [ $# -ge 3 ] && [ -s "$3" ]; then
+		head -n 40 "$3" | sed 's/^/    /'
+	fi
+	fail=$((fail + 1))
+}
+
+# same NAME WANT-FILE GOT-FILE WANT-LABEL GOT-LABEL: passes if the files are equal,
+# else shows a diff.
+same() {
+	if diff -u --label "$4" --label "$5" "$2" "$3" >"$tmp/diff"; then
+		ok "$1"
+	else
+		bad "$1" "output differs from $4" "$tmp/diff"
+	fi
+}
+
+# --- unit tests ---
+for t in "$BUILD"/tests/unit/*; do
+	if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
+	case $t in *.d | *.o) continue ;; esac
+	name=unit:$(basename "$t")
+	"$t" >"$tmp/unit" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		ok "$name"
+	else
+		tail -n 40 "$tmp/unit" >"$tmp/unit.tail"
+		bad "$name" "exit status $rc" "$tmp/unit.tail"
+	fi
+done
+
+# --- guests ---
+# run_guest RUNNER NAME ELF ARGS: runs it, checks output and status; leaves the
+# output in $tmp/RUNNER.NAME.out. Returns 0 if the guest ran at all.
+run_guest() {
+	local runner=$1 name=$2 elf=$3 args=$4 out=$tmp/$1.$2.out err=$tmp/$1.$2.err rc
+	# shellcheck disable=SC2086 # ARGS are words of the kernel command line
+	tests/run-guest.sh --"$runner" "$elf" $args >"$out" 2>"$err"
+	rc=$?
+	if [ $rc -ne $EXPECT_STATUS ]; then
+		cat "$out" "$err" | tail -n 40 >"$tmp/tail"
+		bad "$runner:$name" "exit status $rc, want $EXPECT_STATUS" "$tmp/tail"
+	elif ! diff -u --label "tests/guests/$name.expect" --label "$runner:$name" \
+		"tests/guests/$name.expect" "$out" >"$tmp/diff"; then
+		bad "$runner:$name" "output differs from tests/guests/$name.expect" "$tmp/diff"
+	else
+		ok "$runner:$name"
+	fi
+}
+
+have_bt=1
+[ -x "$BT" ] || have_bt=0
+
+for expect in tests/guests/*.expect; do
+	[ -f "$expect" ] || continue
+	name=$(basename "$expect" .expect)
+	elf=$BUILD/tests/guests/$name.elf
+	args=
+	[ -f "tests/guests/$name.args" ] && args=$(cat "tests/guests/$name.args")
+	if [ ! -f "$elf" ]; then
+		bad "qemu:$name" "$elf not built"
+		bad "bt:$name" "$elf not built"
+		continue
+	fi
+
+	run_guest qemu "$name" "$elf" "$args"
+	if [ $have_bt -eq 1 ]; then
+		run_guest bt "$name" "$elf" "$args"
+		same "bt-vs-qemu:$name" "$tmp/qemu.$name.out" "$tmp/bt.$name.out" "qemu:$name" "bt:$name"
+	else
+		bad "bt:$name" "$BT not built"
+		bad "bt-vs-qemu:$name" "$BT not built"
+	fi
+
+	# Native oracle: same program on the host, same iteration count as the guest ran.
+	native=$BUILD/tests/guests/$name-native
+	if [ -x "$native" ]; then
+		iters=$(sed -n 's/.* iters=\([0-9]*\) .*/\1/p' "$tmp/qemu.$name.out" | tail -n 1)
+		if [ -z "$iters" ]; then
+			bad "native:$name" "no iters=N in the output of qemu:$name"
+		elif ! "$native" "iters=$iters" >"$tmp/native.$name.out" 2>&1; then
+			bad "native:$name" "$native iters=$iters failed" "$tmp/native.$name.out"
+		else
+			same "native:$name" "$tmp/qemu.$name.out" "$tmp/native.$name.out" "qemu:$name" "native:$name"
+		fi
+	fi
+done
+
+echo "tests: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs one test guest under QEMU (the oracle) or bt, prints its serial output on
+# stdout and exits with the guest's status ((code << 1) | 1 after guest_exit(code)).
+#
+#   tests/run-guest.sh [--qemu | --bt] GUEST.elf [WORD...]
+#
+# The WORDs form the kernel command line (e.g. iters=1000). Environment: BUILD
+# (build), BT ($BUILD/bt), QEMU (qemu-system-i386), TIMEOUT (seconds, 60).
+# Status 124 means the guest timed out; 2 a usage error.
+set -u
+
+BUILD=${BUILD:-build}
+BT=${BT:-$BUILD/bt}
+QEMU=${QEMU:-qemu-system-i386}
+TIMEOUT=${TIMEOUT:-60}
+
+usage() {
+	echo "usage: $0 [--qemu | --bt] GUEST.elf [WORD...]" >&2
+	exit 2
+}
+
+runner=qemu
+case ${1:-} in
+--qemu) runner=qemu; shift ;;
+--bt) runner=bt; shift ;;
+-*) usage ;;
+esac
+[ $# -ge 1 ] || usage
+kernel=$1
+shift
+append="$*"
+[ -f "$kernel" ] || { echo "run-guest: $kernel: no such file" >&2; exit 2; }
+
+case $runner in
+qemu)
+	timeout "$TIMEOUT" "$QEMU" -accel tcg -kernel "$kernel" -append "$append" \
+		-display none -serial stdio -monitor none -nodefaults \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot </dev/null
+	;;
+bt)
+	[ -x "$BT" ] || { echo "run-guest: $BT: not built" >&2; exit 2; }
+	timeout "$TIMEOUT" "$BT" run --kernel "$kernel" --append "$append" </dev/null
+	;;
+esac
+status=$?
+[ $status -eq 124 ] && echo "run-guest: $runner: $kernel timed out after ${TIMEOUT}s" >&2
+exit $status
