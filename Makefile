@@ -83,8 +83,9 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-# The README's main command: boot the demo guest.
+# The README's main command: boot the demo guest.  It ends through
+# isa-debug-exit with 0, which bt (like QEMU) reports as status 1.
 run: $(BUILD)/bt $(BUILD)/tests/guests/hello.elf
-	$(Q)$(BUILD)/bt run --kernel $(BUILD)/tests/guests/hello.elf
+	$(Q)$(BUILD)/bt run --kernel $(BUILD)/tests/guests/hello.elf || [ $$? -eq 1 ]
 
 .PHONY: run
