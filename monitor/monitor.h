@@ -1,0 +1,288 @@
+/* monitor/: the virtual CPU, privileged-instruction emulation, guest memory and boot loaders. */
+#ifndef BT_MONITOR_H
+#define BT_MONITOR_H
+
+/*
+ * Offsets into struct vcpu that translated code and runtime/entry.S use.  They
+ * are checked against the C layout by _Static_assert in monitor/vcpu.c.
+ */
+#define VCPU_REGS        0x00	/* uint32_t regs[8], EAX..EDI in encoding order */
+#define VCPU_EIP         0x20
+#define VCPU_AFLAGS      0x24	/* arithmetic flags, valid outside translated code */
+#define VCPU_VFLAGS      0x28	/* virtual EFLAGS bits other than arith and IF */
+#define VCPU_VIF         0x2c	/* EFLAGS.IF as a byte, 0 or 1 */
+#define VCPU_EXIT_REQ    0x2d	/* nonzero: leave at the next unit boundary */
+#define VCPU_EXIT_REASON 0x30
+#define VCPU_EXIT_ARG    0x38
+#define VCPU_HOST_RSP    0x40
+#define VCPU_RESUME_RIP  0x48
+#define VCPU_ENT_EXIT    0x50
+#define VCPU_ENT_CALLOUT 0x58
+#define VCPU_ENT_IBL     0x60
+#define VCPU_IBL_TABLE   0x68
+#define VCPU_IBL_MASK    0x70
+#define VCPU_CALLOUT_EA  0x74
+#define VCPU_SEG_BASE    0x78	/* uint32_t seg_base[6]: ES CS SS DS FS GS */
+#define VCPU_FSTACK      0x90	/* 4 quadwords of private stack for pushfq/popfq */
+#define VCPU_FSTACK_TOP  0xb0
+#define VCPU_STAT_IBL_HITS 0xb0	/* bumped inline only when --stats is on */
+
+/* Exit reasons that runtime/entry.S produces itself. */
+#define EXIT_IBL_MISS_VALUE 2
+#define EXIT_FAULT_VALUE    5
+
+#ifndef __ASSEMBLER__
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
+enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NSEG };
+
+/* EFLAGS bits (Intel SDM vol. 1, 3.4.3). */
+#define EFL_CF   0x00000001u
+#define EFL_FIX1 0x00000002u	/* reserved, always 1 */
+#define EFL_PF   0x00000004u
+#define EFL_AF   0x00000010u
+#define EFL_ZF   0x00000040u
+#define EFL_SF   0x00000080u
+#define EFL_TF   0x00000100u
+#define EFL_IF   0x00000200u
+#define EFL_DF   0x00000400u
+#define EFL_OF   0x00000800u
+#define EFL_IOPL 0x00003000u
+#define EFL_NT   0x00004000u
+#define EFL_RF   0x00010000u
+#define EFL_VM   0x00020000u
+#define EFL_AC   0x00040000u
+#define EFL_VIF  0x00080000u
+#define EFL_VIP  0x00100000u
+#define EFL_ID   0x00200000u
+/* The flags that live in the host RFLAGS while translated code runs. */
+#define EFL_ARITH (EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF | EFL_DF)
+
+/* Control register bits (SDM vol. 3, 2.5). */
+#define CR0_PE 0x00000001u
+#define CR0_MP 0x00000002u
+#define CR0_EM 0x00000004u
+#define CR0_TS 0x00000008u
+#define CR0_ET 0x00000010u
+#define CR0_NE 0x00000020u
+#define CR0_WP 0x00010000u
+#define CR0_AM 0x00040000u
+#define CR0_NW 0x20000000u
+#define CR0_CD 0x40000000u
+#define CR0_PG 0x80000000u
+
+/* Why translated code returned to the dispatcher. */
+enum vcpu_exit {
+	EXIT_NONE = 0,
+	EXIT_LINK = 1,	/* an unlinked direct exit; exit_arg = struct tcache_link * */
+	EXIT_IBL_MISS,	/* indirect branch not in the lookup table; eip = target */
+	EXIT_REQUEST,	/* exit_request was set; eip = start of the next unit */
+	EXIT_CALLOUT,	/* a callout asked to leave; eip already updated */
+	EXIT_FAULT,	/* a host fault in translated code became a guest exception */
+	EXIT_STOP,	/* the VM is stopping (debug-exit, fatal error) */
+	EXIT_NREASONS
+};
+_Static_assert(EXIT_IBL_MISS == EXIT_IBL_MISS_VALUE, "entry.S exit reason");
+_Static_assert(EXIT_FAULT == EXIT_FAULT_VALUE, "entry.S exit reason");
+
+/* A segment register with its hidden descriptor cache (SDM vol. 3, 3.4.3). */
+struct vcpu_segment {
+	uint16_t sel;
+	uint32_t base, limit;
+	uint16_t attr;	/* descriptor bits 40..47 and 52..55 as in the "access rights" of LAR, >> 8 */
+};
+
+struct vcpu_dtr {
+	uint32_t base;
+	uint16_t limit;
+};
+
+/*
+ * The virtual CPU.  The head of the struct is read and written by translated
+ * code and by runtime/entry.S at the fixed offsets above, so it must not be
+ * reordered; it is small so that every field is reachable with a disp8 from
+ * r15, which keeps the inline sequences short.  Guest EFLAGS is split three
+ * ways: the arithmetic flags stay in the host RFLAGS while translated code
+ * runs (aflags holds them otherwise), IF is a byte of its own so that CLI and
+ * STI are single flag-free stores, and the rest (IOPL, TF, NT, AC, ID, ...)
+ * is virtual because the host must never run with the guest's TF or AC.
+ */
+struct vcpu {
+	uint32_t regs[8];
+	uint32_t eip;
+	uint32_t aflags;
+	uint32_t vflags;
+	uint8_t vif;
+	volatile uint8_t exit_request;
+	uint8_t pad0[2];
+	uint32_t exit_reason;
+	uint32_t pad1;
+	uint64_t exit_arg;
+	uint64_t host_rsp;
+	uint64_t resume_rip;
+	uint64_t ent_exit;
+	uint64_t ent_callout;
+	uint64_t ent_ibl;
+	uint64_t ibl_table;
+	uint32_t ibl_mask;
+	uint32_t callout_ea;
+	uint32_t seg_base[6];
+	uint64_t fstack[4];
+	uint64_t stat_ibl_hits;
+	/* ---- end of the fixed-offset head ---- */
+
+	struct vcpu_segment seg[S_NSEG];
+	struct vcpu_dtr gdtr, idtr;
+	struct vcpu_segment ldtr, tr;
+	uint32_t cr0, cr2, cr3, cr4;
+	uint32_t dr[8];
+	uint32_t cpl;
+	uint64_t tsc_offset;
+	bool halted;
+	bool stopping;
+	int exit_status;	/* bt's exit status once stopping */
+
+	/* An exception waiting to be delivered through the IDT. */
+	bool exc_pending;
+	uint8_t exc_vector;
+	bool exc_has_error;
+	uint32_t exc_error;
+	int exc_nesting;	/* 0 normal, 1 delivering, 2 delivering #DF */
+
+	/* A host fault in translated code, recorded by the signal handler. */
+	int fault_sig;
+	uint64_t fault_addr, fault_err;
+
+	struct monitor_vm *vm;	/* the machine this vCPU belongs to */
+};
+
+/* Full guest EFLAGS from its three homes. */
+static inline uint32_t vcpu_get_eflags(const struct vcpu *v)
+{
+	return (v->aflags & EFL_ARITH) | v->vflags | ((uint32_t)v->vif << 9) | EFL_FIX1;
+}
+
+static inline void vcpu_set_eflags(struct vcpu *v, uint32_t f)
+{
+	v->aflags = f & EFL_ARITH;
+	v->vif = (f & EFL_IF) ? 1 : 0;
+	v->vflags = (f & ~(EFL_ARITH | EFL_IF)) | EFL_FIX1;
+}
+
+/* ---- guest memory (monitor/guestmem.c) ---- */
+
+/*
+ * Guest RAM is one memfd mapped once as the physmap (guest physical ->
+ * host pointer).  The kernel view is host [0, 4 GiB): guest linear addresses
+ * are host addresses there, so translated code needs no address translation.
+ */
+#define KVIEW_SIZE  0x100000000ull
+/* PROT_NONE guard above the kernel view: a 32-bit access that wraps or runs
+ * past 4 GiB faults instead of reaching monitor memory. */
+#define KVIEW_GUARD 0x40000000ull
+
+struct guestmem {
+	int memfd;
+	uint8_t *physmap;
+	uint64_t size;		/* bytes of guest RAM */
+	uint64_t min_addr;	/* vm.mmap_min_addr, page-aligned up */
+	bool kview_reserved;
+};
+
+int monitor_guestmem_init(struct guestmem *gm, uint64_t size);
+void monitor_guestmem_destroy(struct guestmem *gm);
+int monitor_kview_reserve(struct guestmem *gm);
+int monitor_kview_map_identity(struct guestmem *gm);
+/* After monitor_kview_reserve() failed with -EEXIST: names what occupies the
+ * kernel-view range ("/path", "[heap]", "anonymous memory") from
+ * /proc/self/maps into name.  Returns 0, or -ENOENT if nothing is found. */
+int monitor_kview_occupant(const struct guestmem *gm, char *name, size_t len);
+/* The one-line error for that case, without a trailing newline:
+ * "bt: host range [0x..,0x..) needed for the guest kernel view is already
+ * mapped (NAME at 0x..)". */
+void monitor_kview_conflict_message(const struct guestmem *gm, char *buf, size_t len);
+
+/* Bounds-checked access to guest physical memory through the physmap.
+ * Return 0, or -EFAULT if [gpa, gpa + n) is not entirely guest RAM. */
+int monitor_phys_read(const struct guestmem *gm, uint64_t gpa, void *dst, size_t n);
+int monitor_phys_write(struct guestmem *gm, uint64_t gpa, const void *src, size_t n);
+/* Host pointer to [gpa, gpa + n) in the physmap, or NULL if not all RAM. */
+void *monitor_phys_ptr(const struct guestmem *gm, uint64_t gpa, uint64_t n);
+
+/* ---- Multiboot v1 (monitor/multiboot.c) ---- */
+
+/* EAX at the kernel's entry; EBX holds multiboot_boot.mbi (spec 3.2). */
+#define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002u
+
+struct multiboot_boot {
+	uint32_t entry;		/* guest physical entry point */
+	uint32_t mbi;		/* guest physical address of the multiboot_info */
+	uint32_t kernel_start, kernel_end;
+};
+
+int monitor_multiboot_load(struct guestmem *gm, const char *path, const char *cmdline,
+			   struct multiboot_boot *out, char *err, size_t errlen);
+
+/* ---- the machine (monitor/vm.c) ---- */
+
+#include "devices/devices.h"
+
+struct translator_callout;
+
+struct monitor_vm {
+	struct guestmem mem;
+	struct devices_bus bus;
+	struct devices_machine machine;
+	struct vcpu cpu;
+	uint64_t callouts[32];	/* by translator_callout_kind */
+};
+
+/* ---- the vCPU (monitor/vcpu.c, cpu state on entry, dumps) ---- */
+
+/* Multiboot entry state (Multiboot 0.6.96, 3.2): flat 4 GiB segments,
+ * CR0.PE=1, paging off, IF=0, EAX=magic, EBX=info. */
+void monitor_vcpu_reset_multiboot(struct vcpu *v, const struct multiboot_boot *b);
+/* The translation mode bits (translator TMODE_*) of the current state. */
+uint32_t monitor_tmode(const struct vcpu *v);
+/* Stops the VM: prints "bt: <message>" to stderr (if fmt) and sets status. */
+void monitor_stop(struct vcpu *v, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Registers, descriptor tables and control registers, for fatal errors. */
+void monitor_dump_state(const struct vcpu *v, FILE *f);
+
+/* ---- guest linear memory seen from the monitor (monitor/linear.c) ---- */
+
+/* Paging is off: linear = physical.  Return 0 or -EFAULT. */
+int monitor_read_lin(struct vcpu *v, uint32_t lin, void *dst, size_t n);
+int monitor_write_lin(struct vcpu *v, uint32_t lin, const void *src, size_t n);
+
+/* ---- exceptions and interrupts (monitor/exceptions.c) ---- */
+
+enum { VEC_DE = 0, VEC_DB = 1, VEC_NMI = 2, VEC_BP = 3, VEC_OF = 4, VEC_BR = 5, VEC_UD = 6,
+       VEC_NM = 7, VEC_DF = 8, VEC_TS = 10, VEC_NP = 11, VEC_SS = 12, VEC_GP = 13,
+       VEC_PF = 14, VEC_MF = 16, VEC_AC = 17 };
+
+/* Queues exception `vector` at the current vcpu->eip (error < 0: none). */
+void monitor_raise(struct vcpu *v, int vector, int error);
+/* Delivers a queued exception through the guest IDT. */
+void monitor_deliver_pending(struct vcpu *v);
+/* Delivers an interrupt or INT n with return address `ret_eip`. */
+void monitor_deliver(struct vcpu *v, int vector, int error, uint32_t ret_eip, bool soft);
+/* Turns a host fault recorded in v->fault_* into a guest event. */
+void monitor_host_fault(struct vcpu *v);
+
+/* ---- callouts (monitor/callout.c dispatches to the files per concept) ---- */
+
+/* Emulates co; returns 0 to resume translated code after the instruction,
+ * or an EXIT_* reason to leave it (vcpu->eip then says where to go on). */
+int monitor_callout(struct vcpu *v, const struct translator_callout *co);
+/* Runs before each entry into translated code; false once the VM stops. */
+bool monitor_service(struct vcpu *v);
+
+#endif /* __ASSEMBLER__ */
+#endif
