@@ -1,0 +1,30 @@
+/* translator/decode.c: the Zydis wrapper that decodes 32-bit protected-mode guest code. */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "translator/translator.h"
+
+static ZydisDecoder decoder;
+static pthread_once_t decoder_once = PTHREAD_ONCE_INIT;
+
+static void decoder_init(void)
+{
+	/* Stack width 32: the guest's SS is a 32-bit (B=1) segment.  A 16-bit
+	 * stack segment would need its own decoder and is not supported yet. */
+	ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+}
+
+int translator_decode(const uint8_t *code, size_t len, uint32_t eip,
+		      struct translator_insn *out)
+{
+	pthread_once(&decoder_once, decoder_init);
+	ZyanStatus st = ZydisDecoderDecodeFull(&decoder, code, len, &out->zi, out->ops);
+	if (st == ZYDIS_STATUS_NO_MORE_DATA)
+		return len >= ZYDIS_MAX_INSTRUCTION_LENGTH ? -EINVAL : -EAGAIN;
+	if (!ZYAN_SUCCESS(st))
+		return -EINVAL;
+	out->eip = eip;
+	memcpy(out->bytes, code, out->zi.length);
+	return 0;
+}

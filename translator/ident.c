@@ -1,0 +1,234 @@
+/* translator/ident.c: IDENT instructions, copied with memory operands re-encoded for 64-bit mode. */
+#include <string.h>
+
+#include "monitor/monitor.h"
+#include "translator/internal.h"
+
+int insn_seg_index(ZydisRegister r)
+{
+	switch (r) {
+	case ZYDIS_REGISTER_ES: return S_ES;
+	case ZYDIS_REGISTER_CS: return S_CS;
+	case ZYDIS_REGISTER_SS: return S_SS;
+	case ZYDIS_REGISTER_DS: return S_DS;
+	case ZYDIS_REGISTER_FS: return S_FS;
+	case ZYDIS_REGISTER_GS: return S_GS;
+	default: return S_DS;
+	}
+}
+
+int insn_gpr(ZydisRegister r)
+{
+	switch (ZydisRegisterGetClass(r)) {
+	case ZYDIS_REGCLASS_GPR32:
+	case ZYDIS_REGCLASS_GPR16:
+		return ZydisRegisterGetId(r);
+	case ZYDIS_REGCLASS_GPR8:
+		return ZydisRegisterGetId(r) & 3;	/* AL..BL, AH..BH -> 0..3 */
+	default:
+		return -1;
+	}
+}
+
+static bool is_high8(ZydisRegister r)
+{
+	return r == ZYDIS_REGISTER_AH || r == ZYDIS_REGISTER_CH ||
+	       r == ZYDIS_REGISTER_DH || r == ZYDIS_REGISTER_BH;
+}
+
+const ZydisDecodedOperand *insn_mem_operand(const struct translator_insn *in)
+{
+	for (int i = 0; i < in->zi.operand_count; i++) {
+		const ZydisDecodedOperand *op = &in->ops[i];
+		if (op->type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    op->visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT)
+			return op;
+	}
+	return NULL;
+}
+
+/* Legacy prefixes that keep their meaning: operand size, LOCK, REP.
+ * Segment overrides are dropped (64-bit mode ignores CS/DS/ES/SS ones and
+ * FS/GS ones are replaced by an explicit base), 0x67 is ours to place. */
+static int keep_prefixes(const struct translator_insn *in, uint8_t *out)
+{
+	int n = 0;
+	for (int i = 0; i < in->zi.raw.prefix_count; i++) {
+		uint8_t p = in->zi.raw.prefixes[i].value;
+		switch (p) {
+		case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65: case 0x67:
+			break;
+		default:
+			out[n++] = p;
+		}
+	}
+	return n;
+}
+
+static struct hmem guest_hmem(const ZydisDecodedOperand *mop, int32_t disp_adj)
+{
+	struct hmem m = { -1, -1, 1, 0 };
+	if (mop->mem.base != ZYDIS_REGISTER_NONE)
+		m.base = insn_gpr(mop->mem.base);
+	if (mop->mem.index != ZYDIS_REGISTER_NONE) {
+		m.index = insn_gpr(mop->mem.index);
+		m.scale = mop->mem.scale ? mop->mem.scale : 1;
+	}
+	m.disp = (int32_t)((uint32_t)mop->mem.disp.value + (uint32_t)disp_adj);
+	return m;
+}
+
+static bool seg_needs_base(const struct tctx *c, const ZydisDecodedOperand *mop)
+{
+	return c->mode & TMODE_SEGBASE(insn_seg_index(mop->mem.segment));
+}
+
+/*
+ * r11d = (effective address + segment base) mod 2^32.  lea with a 0x67
+ * prefix does the 32-bit wrap-around and, unlike add, leaves the guest's
+ * arithmetic flags alone.
+ */
+static bool emit_linear_r11(struct tctx *c, const ZydisDecodedOperand *mop, int32_t disp_adj)
+{
+	struct hmem m = guest_hmem(mop, disp_adj);
+	struct hmem base = hm_base(HR_VCPU, VCPU_SEG_BASE + 4 * insn_seg_index(mop->mem.segment));
+	struct hmem sum = { HR_R11, HR_R12, 1, 0 };
+	return em_lea32(&c->e, HR_R11, &m, true) && em_load32(&c->e, HR_R12, &base, false) &&
+	       em_lea32(&c->e, HR_R11, &sum, true);
+}
+
+bool emit_guest_mem(struct tctx *c, const struct translator_insn *in,
+		    const ZydisDecodedOperand *mop, const uint8_t *pfx, int npfx,
+		    const uint8_t *opc, int nopc, int reg, int32_t disp_adj,
+		    const uint8_t *tail, int ntail)
+{
+	struct emitter *e = &c->e;
+	if (!seg_needs_base(c, mop) || mop->mem.type == ZYDIS_MEMOP_TYPE_AGEN) {
+		struct hmem m = guest_hmem(mop, disp_adj);
+		return em_mem(e, pfx, npfx, true, false, opc, nopc, reg, &m) &&
+		       (!ntail || em_bytes(e, tail, ntail));
+	}
+	if (!emit_linear_r11(c, mop, disp_adj))
+		return false;
+	bool high8 = reg < 8 && false;
+	for (int i = 0; i < in->zi.operand_count; i++)
+		if (in->ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER && is_high8(in->ops[i].reg.value))
+			high8 = true;
+	if (!high8) {
+		struct hmem m = hm_base(HR_R11, 0);
+		return em_mem(e, pfx, npfx, true, false, opc, nopc, reg, &m) &&
+		       (!ntail || em_bytes(e, tail, ntail));
+	}
+	/*
+	 * AH..BH cannot be named with a REX prefix, which r11 needs.  Park a
+	 * guest register the instruction does not use in r12, address through
+	 * it, and restore it; a fault in between restores it (pcmap fixup).
+	 */
+	uint8_t used = 1u << HR_RSP;
+	for (int i = 0; i < in->zi.operand_count; i++)
+		if (in->ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER && insn_gpr(in->ops[i].reg.value) >= 0)
+			used |= (uint8_t)(1u << insn_gpr(in->ops[i].reg.value));
+	int g = HR_RSI;
+	while (g < 8 && (used & (1u << g)))
+		g++;
+	if (g == 8)
+		for (g = HR_RAX; used & (1u << g); g++)
+			;
+	struct hmem m = hm_base(g, 0);
+	if (!em_mov32_rr(e, HR_R12, g) || !em_mov32_rr(e, g, HR_R11))
+		return false;
+	tctx_mark(c, TCACHE_FIXUP_RESTORE_FROM_R12, (uint8_t)g);
+	if (!em_mem(e, pfx, npfx, true, false, opc, nopc, reg, &m) ||
+	    (ntail && !em_bytes(e, tail, ntail)))
+		return false;
+	tctx_mark(c, TCACHE_FIXUP_NONE, 0);
+	return em_mov32_rr(e, g, HR_R12);
+}
+
+/* Offset just past ModRM/SIB/displacement: where immediates start. */
+static int tail_offset(const ZydisDecodedInstruction *zi)
+{
+	if (zi->raw.disp.size)
+		return zi->raw.disp.offset + zi->raw.disp.size / 8;
+	if (zi->attributes & ZYDIS_ATTRIB_HAS_SIB)
+		return zi->raw.sib.offset + 1;
+	return zi->raw.modrm.offset + 1;
+}
+
+static bool copy_plain(struct tctx *c, const struct translator_insn *in)
+{
+	uint8_t pfx[16];
+	int npfx = keep_prefixes(in, pfx);
+	int start = in->zi.raw.prefix_count;
+	return em_bytes(&c->e, pfx, npfx) &&
+	       em_bytes(&c->e, in->bytes + start, in->zi.length - start);
+}
+
+static bool copy_mem(struct tctx *c, const struct translator_insn *in, const ZydisDecodedOperand *mop)
+{
+	const ZydisDecodedInstruction *zi = &in->zi;
+	uint8_t pfx[16];
+	int npfx = keep_prefixes(in, pfx);
+	int start = zi->raw.prefix_count;
+	if (!(zi->attributes & ZYDIS_ATTRIB_HAS_MODRM)) {
+		/* MOV AL/AX/EAX <-> moffs (A0-A3): turn into the ModRM form; in
+		 * 64-bit mode the moffs forms take a 64-bit offset. */
+		static const uint8_t modrm_op[4] = { 0x8a, 0x8b, 0x88, 0x89 };
+		uint8_t op = in->bytes[start];
+		if (op < 0xa0 || op > 0xa3)
+			return false;
+		return emit_guest_mem(c, in, mop, pfx, npfx, &modrm_op[op - 0xa0], 1, HR_RAX, 0,
+				      NULL, 0);
+	}
+	int nopc = zi->raw.modrm.offset - start;
+	int tail = tail_offset(zi);
+	return emit_guest_mem(c, in, mop, pfx, npfx, in->bytes + start, nopc, zi->raw.modrm.reg, 0,
+			      in->bytes + tail, zi->length - tail);
+}
+
+static bool copy_incdec(struct tctx *c, const struct translator_insn *in)
+{
+	uint8_t op = in->bytes[in->zi.raw.prefix_count];
+	if (op < 0x40 || op > 0x4f)
+		return false;
+	uint8_t pfx[16];
+	int npfx = keep_prefixes(in, pfx);
+	static const uint8_t ff = 0xff;
+	/* FF /0 is INC r/m, FF /1 is DEC r/m; same flags as the short forms. */
+	return em_rr(&c->e, pfx, npfx, false, &ff, 1, (op >> 3) & 1, op & 7);
+}
+
+static bool copy_string(struct tctx *c, const struct translator_insn *in)
+{
+	/* Source DS (or override) and destination ES must be flat: the host
+	 * string instruction adds no base. */
+	for (int i = 0; i < in->zi.operand_count; i++) {
+		const ZydisDecodedOperand *op = &in->ops[i];
+		if (op->type == ZYDIS_OPERAND_TYPE_MEMORY && seg_needs_base(c, op))
+			return tctx_callout(c, CO_UNSUPPORTED, in);
+	}
+	if (in->zi.address_width != 32)
+		return tctx_callout(c, CO_UNSUPPORTED, in);
+	uint8_t pfx[16];
+	int npfx = keep_prefixes(in, pfx);
+	int start = in->zi.raw.prefix_count;
+	return em_bytes(&c->e, pfx, npfx) && em_u8(&c->e, 0x67) &&
+	       em_bytes(&c->e, in->bytes + start, in->zi.length - start);
+}
+
+bool tr_ident(struct tctx *c, const struct translator_insn *in, const struct translator_row *row)
+{
+	if (row->rule == TR_STRING)
+		return copy_string(c, in);
+	const ZydisDecodedOperand *mop = insn_mem_operand(in);
+	if (mop && in->zi.address_width != 32) {
+		/* XXX: 16-bit addressing ([bx+si]) has no 64-bit-mode encoding;
+		 * no 32-bit kernel uses it, so it is not emulated yet. */
+		return tctx_callout(c, CO_UNSUPPORTED, in);
+	}
+	if (row->rule == TR_INCDEC && copy_incdec(c, in))
+		return true;
+	if (mop)
+		return copy_mem(c, in, mop);
+	return copy_plain(c, in);
+}
