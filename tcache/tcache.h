@@ -1,0 +1,134 @@
+/* tcache/: the translation cache: code memory, unit lookup, chaining, indirect-branch table. */
+#ifndef BT_TCACHE_H
+#define BT_TCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tcache_unit;
+
+/*
+ * One exit of a unit to a statically known guest EIP (DynamoRIO's linkstub,
+ * QEMU's jump slot).  The exit is a `jmp rel32` whose rel32 is 4-byte aligned
+ * so it can be re-pointed with one atomic store: at the link's own exit stub
+ * while unlinked, at the target unit's entry once chained.
+ */
+struct tcache_link {
+	struct tcache_unit *from;
+	struct tcache_unit *to;		/* NULL while unlinked */
+	struct tcache_link *next_in;	/* next link in to->incoming */
+	uint32_t target_eip;
+	uint32_t rel32_off;		/* cache offset of the rel32 to patch */
+	uint32_t stub_off;		/* cache offset of this link's exit stub */
+};
+
+/* Host offset -> guest EIP map entry; one per guest instruction of a unit. */
+struct tcache_pcmap {
+	uint32_t host_off;	/* from the unit's code start */
+	uint32_t eip;
+	uint8_t fixup;		/* TCACHE_FIXUP_* to apply if a fault hits here */
+	uint8_t fixup_reg;	/* register the fixup concerns */
+};
+
+/* How to repair guest state when a fault lands inside a rewritten sequence. */
+enum {
+	TCACHE_FIXUP_NONE,
+	TCACHE_FIXUP_RESTORE_FROM_R12,	/* guest reg fixup_reg was parked in r12 */
+};
+
+/*
+ * A translation unit.  Keyed by (guest EIP, mode); paging is off for now so
+ * EIP and guest-physical page agree; the key grows a physical page when the
+ * shadow MMU arrives.  Metadata lives in the cache's arena and is freed on
+ * flush in one go.
+ */
+struct tcache_unit {
+	uint32_t eip, mode;
+	uint32_t guest_len;	/* bytes of guest code covered */
+	uint32_t ninsns;
+	uint32_t code_off, code_len;	/* in the cache */
+	struct tcache_unit *hnext;	/* hash chain */
+	struct tcache_link *links;	/* outgoing direct exits */
+	uint32_t nlinks;
+	struct tcache_link *incoming;	/* links chained into this unit */
+	struct tcache_pcmap *pcmap;
+	uint32_t npcmap;
+};
+
+struct tcache_stats {
+	uint64_t units, insns, flushes, links_chained;
+	uint64_t ibl_hits, ibl_misses, lookups, lookup_misses;
+};
+
+/*
+ * The cache.  Code is one memfd mapped twice: `x` (read+exec) is the only
+ * address code runs from; `w` (read+write) is the only address it is
+ * written through, so no page is ever writable and executable at once.
+ */
+struct tcache {
+	int fd;
+	uint8_t *x, *w;
+	size_t size, used;
+	size_t runtime_end;	/* [0, runtime_end) holds the shared stubs */
+	struct tcache_unit **hash;
+	uint32_t hash_mask;
+	struct tcache_unit **units;	/* in code order, for host pc lookups */
+	size_t nunits, units_cap;
+	/* Metadata arena: chunks freed wholesale on flush. */
+	struct tcache_chunk *arena;
+	/* Indirect-branch lookup table, see tcache/ibl.c. */
+	struct tcache_ibl_entry *ibl;
+	uint32_t ibl_entries;
+	uint64_t ibl_miss_stub;	/* x address empty IBL entries point at */
+	struct tcache_stats st;
+	/* Called by tcache_flush so the owner can drop pointers into the cache. */
+	void (*on_flush)(void *ctx);
+	void *on_flush_ctx;
+};
+
+struct tcache_ibl_entry {
+	uint32_t neg_eip;	/* -eip, so that a flag-free lea tests equality */
+	uint32_t pad;
+	uint64_t host;
+};
+
+#define TCACHE_IBL_BITS 16	/* the inline lookup indexes with movzx r, r16 */
+
+int tcache_init(struct tcache *tc, size_t size);
+void tcache_destroy(struct tcache *tc);
+/* Drops every unit and link; the shared runtime stubs below runtime_end stay. */
+void tcache_flush(struct tcache *tc);
+
+static inline uint64_t tcache_xaddr(const struct tcache *tc, size_t off)
+{
+	return (uint64_t)(uintptr_t)tc->x + off;
+}
+
+/* Room for code: returns false if fewer than `need` bytes are left. */
+bool tcache_has_room(const struct tcache *tc, size_t need);
+/* Reserves [used, used+len) as code of u, registering u for lookup. */
+void tcache_commit(struct tcache *tc, struct tcache_unit *u, size_t len);
+/* Places shared runtime stubs at the start of the cache (once, at init). */
+void tcache_set_runtime_end(struct tcache *tc, size_t end);
+
+void *tcache_alloc(struct tcache *tc, size_t size);
+struct tcache_unit *tcache_lookup(struct tcache *tc, uint32_t eip, uint32_t mode);
+/* The unit whose code contains host address pc, or NULL. */
+struct tcache_unit *tcache_unit_at(const struct tcache *tc, uint64_t pc);
+/* The pcmap entry for host pc inside u (the instruction executing there). */
+const struct tcache_pcmap *tcache_pcmap_at(const struct tcache *tc,
+					   const struct tcache_unit *u, uint64_t pc);
+
+/* Chains l to `to`, patching its jump. */
+void tcache_link(struct tcache *tc, struct tcache_link *l, struct tcache_unit *to);
+/* Points every link into u back at its exit stub. */
+void tcache_unlink_incoming(struct tcache *tc, struct tcache_unit *u);
+
+/* Patches the rel32 at cache offset rel32_off to reach x address target. */
+void tcache_patch_rel32(struct tcache *tc, uint32_t rel32_off, uint64_t target);
+
+void tcache_ibl_reset(struct tcache *tc);
+void tcache_ibl_insert(struct tcache *tc, uint32_t eip, uint64_t host);
+
+#endif
