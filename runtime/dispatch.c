@@ -1,0 +1,133 @@
+/* runtime/dispatch.c: the dispatcher: look up, translate, enter, and handle the way out. */
+#include <errno.h>
+#include <string.h>
+
+#include "runtime/internal.h"
+
+static void ibl_point_at_table(struct runtime *rt)
+{
+	rt->v->ibl_table = (uint64_t)(uintptr_t)rt->tc.ibl;
+}
+
+int runtime_init(struct runtime *rt, struct vcpu *v, size_t tcache_bytes, uint32_t max_insns,
+		 bool stats, translator_fetch_fn fetch, void *fetch_ctx)
+{
+	memset(rt, 0, sizeof(*rt));
+	int r = tcache_init(&rt->tc, tcache_bytes);
+	if (r < 0)
+		return r;
+	tcache_set_runtime_end(&rt->tc, translator_emit_runtime_stubs(&rt->tc));
+	rt->v = v;
+	rt->stats = stats;
+	rt->tr = (struct translator){ .tc = &rt->tc, .fetch = fetch, .fetch_ctx = fetch_ctx,
+				      .max_insns = max_insns };
+	v->ent_exit = (uint64_t)(uintptr_t)runtime_exit;
+	v->ent_callout = (uint64_t)(uintptr_t)runtime_callout;
+	v->ent_ibl = (uint64_t)(uintptr_t)runtime_ibl_miss;
+	v->ibl_mask = rt->tc.ibl_entries - 1;
+	ibl_point_at_table(rt);
+	rt->ibl_mode = ~0u;
+	return 0;
+}
+
+void runtime_destroy(struct runtime *rt)
+{
+	tcache_destroy(&rt->tc);
+}
+
+int runtime_callout_c(struct vcpu *v, const struct translator_callout *co)
+{
+	return monitor_callout(v, co);
+}
+
+/* The unit for (eip, mode), translating it if needed; flushes when full. */
+static struct tcache_unit *unit_for(struct runtime *rt, uint32_t eip, uint32_t mode)
+{
+	struct tcache_unit *u = tcache_lookup(&rt->tc, eip, mode);
+	if (u)
+		return u;
+	u = translator_translate(&rt->tr, eip, mode);
+	if (!u) {
+		tcache_flush(&rt->tc);
+		u = translator_translate(&rt->tr, eip, mode);
+	}
+	return u;
+}
+
+int runtime_run(struct runtime *rt)
+{
+	struct vcpu *v = rt->v;
+	runtime_current = rt;
+	while (monitor_service(v)) {
+		uint32_t mode = monitor_tmode(v) | (rt->stats ? TMODE_STATS : 0);
+		if (mode != rt->ibl_mode) {
+			/* IBL entries are keyed by EIP only: valid for one mode. */
+			tcache_ibl_reset(&rt->tc);
+			rt->ibl_mode = mode;
+		}
+		struct tcache_unit *u = unit_for(rt, v->eip, mode);
+		if (!u) {
+			monitor_stop(v, 2, "cannot translate the unit at eip 0x%08x: the translation "
+				     "cache (--tcache-mib) is too small", v->eip);
+			break;
+		}
+		int why = runtime_enter(v, tcache_xaddr(&rt->tc, u->code_off));
+		rt->exits[why < EXIT_NREASONS ? why : EXIT_NONE]++;
+		switch (why) {
+		case EXIT_LINK: {
+			struct tcache_link *l = (struct tcache_link *)(uintptr_t)v->exit_arg;
+			uint64_t flushes = rt->tc.st.flushes;
+			v->eip = l->target_eip;
+			struct tcache_unit *to = unit_for(rt, v->eip, mode);
+			/* A flush while translating freed l; the next pass retries. */
+			if (to && flushes == rt->tc.st.flushes && l->from->mode == to->mode)
+				tcache_link(&rt->tc, l, to);
+			break;
+		}
+		case EXIT_IBL_MISS: {
+			v->eip = (uint32_t)v->exit_arg;
+			rt->ibl_misses++;
+			struct tcache_unit *to = unit_for(rt, v->eip, mode);
+			if (to)
+				tcache_ibl_insert(&rt->tc, v->eip, tcache_xaddr(&rt->tc, to->code_off));
+			break;
+		}
+		case EXIT_REQUEST:
+			v->eip = (uint32_t)v->exit_arg;
+			break;
+		default:	/* callouts and faults left the vCPU ready */
+			break;
+		}
+	}
+	runtime_current = NULL;
+	return v->exit_status;
+}
+
+void runtime_print_stats(const struct runtime *rt, FILE *f)
+{
+	const struct tcache_stats *s = &rt->tc.st;
+	fprintf(f, "bt stats:\n");
+	fprintf(f, "  guest instructions translated  %llu\n", (unsigned long long)s->insns);
+	fprintf(f, "  translation units              %llu\n", (unsigned long long)s->units);
+	fprintf(f, "  cache bytes used               %zu of %zu (%llu flushes)\n",
+		rt->tc.used - rt->tc.runtime_end, rt->tc.size - rt->tc.runtime_end,
+		(unsigned long long)s->flushes);
+	fprintf(f, "  chained exits                  %llu\n", (unsigned long long)s->links_chained);
+	fprintf(f, "  indirect lookups               %llu hits, %llu misses\n",
+		(unsigned long long)rt->v->stat_ibl_hits, (unsigned long long)rt->ibl_misses);
+	static const char *const en[EXIT_NREASONS] = {
+		"none", "unlinked exit", "ibl miss", "exit request", "callout", "fault", "stop",
+	};
+	fprintf(f, "  exits to the dispatcher       ");
+	for (int i = 1; i < EXIT_NREASONS; i++)
+		fprintf(f, " %s=%llu", en[i], (unsigned long long)rt->exits[i]);
+	fprintf(f, "\n  callouts by kind              ");
+	bool any = false;
+	for (int k = 0; k < CO_NKINDS && k < 32; k++)
+		if (rt->v->vm->callouts[k]) {
+			fprintf(f, " %s=%llu", k == CO_NONE ? "#UD" : translator_callout_name(k),
+				(unsigned long long)rt->v->vm->callouts[k]);
+			any = true;
+		}
+	fprintf(f, "%s\n", any ? "" : " none");
+}
