@@ -1,0 +1,60 @@
+/* monitor/cpuid.c: the documented virtual CPU that CPUID describes. */
+#include <string.h>
+
+#include "monitor/internal.h"
+
+/*
+ * The virtual CPU: "GenuineIntel", family 6 model 15 stepping 1 (a P6-class
+ * part, so Linux takes its Intel paths), brand "bt virtual CPU".  It
+ * advertises only what bt virtualizes today (DESIGN.md §1):
+ *   leaf 1 EDX: TSC (RDTSC), CX8 (CMPXCHG8B), CMOV.
+ * Held back until they are virtualized: FPU/MMX/FXSR/SSE* (the FPU state
+ * follows the guest lazily, later), PSE/PGE/PAE (shadow MMU), MSR and SEP
+ * (RDMSR/WRMSR, SYSENTER), APIC, VME, DE, MCE/MCA, MTRR, PAT, CLFSH.
+ * Leaf 1 ECX is 0: no SSE3+, no hypervisor bit (bt is not a paravirtual host).
+ */
+#define CPUID_EDX_TSC  (1u << 4)
+#define CPUID_EDX_CX8  (1u << 8)
+#define CPUID_EDX_CMOV (1u << 15)
+
+void monitor_cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	static const char brand[48] = "bt virtual CPU";
+	(void)sub;
+	memset(r, 0, 4 * sizeof(uint32_t));
+	switch (leaf) {
+	case 0:
+		r[0] = 1;
+		memcpy(&r[1], "Genu", 4);	/* EBX EDX ECX spell the vendor */
+		memcpy(&r[3], "ineI", 4);
+		memcpy(&r[2], "ntel", 4);
+		break;
+	case 1:
+		r[0] = 0x000006f1;	/* family 6, model 15, stepping 1 */
+		r[3] = CPUID_EDX_TSC | CPUID_EDX_CX8 | CPUID_EDX_CMOV;
+		break;
+	case 0x80000000:
+		r[0] = 0x80000004;
+		break;
+	case 0x80000002: case 0x80000003: case 0x80000004:
+		memcpy(r, brand + 16 * (leaf - 0x80000002), 16);
+		break;
+	default:
+		/* Intel: leaves above the maximum return the highest basic leaf. */
+		if (leaf < 0x80000000)
+			monitor_cpuid_leaf(1, 0, r);
+		break;
+	}
+}
+
+int monitor_cpuid(struct vcpu *v, const struct translator_callout *co)
+{
+	uint32_t r[4];
+	(void)co;
+	monitor_cpuid_leaf(v->regs[R_EAX], v->regs[R_ECX], r);
+	v->regs[R_EAX] = r[0];
+	v->regs[R_EBX] = r[1];
+	v->regs[R_ECX] = r[2];
+	v->regs[R_EDX] = r[3];
+	return 0;
+}

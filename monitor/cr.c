@@ -1,0 +1,127 @@
+/* monitor/cr.c: control and debug registers, and the cache/TLB instructions. */
+#include "monitor/internal.h"
+
+/* CR4 bits the virtual CPU implements (SDM vol. 3, 2.5); others are #GP. */
+#define CR4_KNOWN (0x1u /*VME*/ | 0x2u /*PVI*/ | 0x4u /*TSD*/ | 0x8u /*DE*/ | 0x10u /*PSE*/ | \
+		   0x80u /*PGE*/ | 0x100u /*PCE*/ | 0x200u /*OSFXSR*/ | 0x400u /*OSXMMEXCPT*/)
+
+static int write_cr0(struct vcpu *v, uint32_t val)
+{
+	/* SDM vol. 3, 2.5: PG without PE, or NW without CD, is #GP(0). */
+	if (((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD))) {
+		monitor_raise(v, VEC_GP, 0);
+		return EXIT_FAULT;
+	}
+	if (!(val & CR0_PE)) {
+		monitor_stop(v, 2, "guest left protected mode (CR0.PE=0 at eip 0x%08x); "
+			     "real mode is not virtualized yet", v->eip);
+		return EXIT_STOP;
+	}
+	if (val & CR0_PG) {
+		monitor_stop(v, 2, "guest enabled paging (CR0.PG=1 at eip 0x%08x); "
+			     "paging arrives with the shadow MMU", v->eip);
+		return EXIT_STOP;
+	}
+	v->cr0 = val | CR0_ET;	/* ET is hardwired to 1 since the Pentium */
+	return 0;
+}
+
+int monitor_movcr(struct vcpu *v, const struct translator_callout *co)
+{
+	const struct translator_insn *in = &co->in;
+	v->eip = co->eip;
+	bool to_cr = ZydisRegisterGetClass(in->ops[0].reg.value) == ZYDIS_REGCLASS_CONTROL;
+	ZydisRegister cr = to_cr ? in->ops[0].reg.value : in->ops[1].reg.value;
+	ZydisRegister gpr = to_cr ? in->ops[1].reg.value : in->ops[0].reg.value;
+	int n = ZydisRegisterGetId(cr);
+	if (!to_cr) {
+		uint32_t val;
+		switch (n) {
+		case 0: val = v->cr0; break;
+		case 2: val = v->cr2; break;
+		case 3: val = v->cr3; break;
+		case 4: val = v->cr4; break;
+		default: monitor_raise(v, VEC_UD, -1); return EXIT_FAULT;
+		}
+		op_reg_write(v, gpr, val);
+		v->eip = co->next_eip;
+		return EXIT_CALLOUT;
+	}
+	uint32_t val = op_reg_read(v, gpr);
+	int r = 0;
+	switch (n) {
+	case 0: r = write_cr0(v, val); break;
+	case 2: v->cr2 = val; break;
+	case 3: v->cr3 = val & 0xfffff018u; break;	/* page-directory base, PWT, PCD */
+	case 4:
+		if (val & ~CR4_KNOWN) {
+			monitor_raise(v, VEC_GP, 0);
+			return EXIT_FAULT;
+		}
+		v->cr4 = val;
+		break;
+	default: monitor_raise(v, VEC_UD, -1); return EXIT_FAULT;
+	}
+	if (r)
+		return r;
+	v->eip = co->next_eip;
+	return EXIT_CALLOUT;
+}
+
+int monitor_movdr(struct vcpu *v, const struct translator_callout *co)
+{
+	/* XXX: breakpoints in DR0-DR3/DR7 are stored but not armed yet. */
+	const struct translator_insn *in = &co->in;
+	bool to_dr = ZydisRegisterGetClass(in->ops[0].reg.value) == ZYDIS_REGCLASS_DEBUG;
+	ZydisRegister dr = to_dr ? in->ops[0].reg.value : in->ops[1].reg.value;
+	ZydisRegister gpr = to_dr ? in->ops[1].reg.value : in->ops[0].reg.value;
+	int n = ZydisRegisterGetId(dr);
+	v->eip = co->eip;
+	/* DR4/DR5 alias DR6/DR7 unless CR4.DE (SDM vol. 3, 18.2.2). */
+	if (n == 4 || n == 5) {
+		if (v->cr4 & 0x8) {
+			monitor_raise(v, VEC_UD, -1);
+			return EXIT_FAULT;
+		}
+		n += 2;
+	}
+	if (to_dr)
+		v->dr[n] = n == 6 ? (op_reg_read(v, gpr) | 0xffff0ff0u) & ~0x1000u
+			 : n == 7 ? (op_reg_read(v, gpr) | 0x400u) & ~0xd800u
+				  : op_reg_read(v, gpr);
+	else
+		op_reg_write(v, gpr, v->dr[n]);
+	return 0;
+}
+
+int monitor_cache(struct vcpu *v, const struct translator_callout *co)
+{
+	const struct translator_insn *in = &co->in;
+	v->eip = co->eip;
+	switch (in->zi.mnemonic) {
+	case ZYDIS_MNEMONIC_CLTS:
+		v->cr0 &= ~CR0_TS;
+		break;
+	case ZYDIS_MNEMONIC_LMSW: {
+		/* LMSW loads PE, MP, EM, TS and cannot clear PE (SDM vol. 2, LMSW). */
+		uint32_t val;
+		if (op_read(v, &in->ops[0], 2, &val) < 0)
+			return EXIT_STOP;
+		v->cr0 = (v->cr0 & ~0xeu) | (val & 0xf) | (v->cr0 & CR0_PE);
+		break;
+	}
+	case ZYDIS_MNEMONIC_SMSW: {
+		const ZydisDecodedOperand *dst = &in->ops[0];
+		int size = dst->type == ZYDIS_OPERAND_TYPE_MEMORY ? 2 : dst->size / 8;
+		if (op_write(v, dst, size, v->cr0) < 0)
+			return EXIT_STOP;
+		break;
+	}
+	default:
+		/* INVD, WBINVD: caches are coherent; INVLPG: no TLB while paging
+		 * is off. */
+		break;
+	}
+	v->eip = co->next_eip;
+	return EXIT_CALLOUT;
+}

@@ -1,0 +1,72 @@
+/* monitor/ioport.c: IN, OUT, INS and OUTS, dispatched to the device bus. */
+#include "monitor/internal.h"
+
+/* XXX: IOPL and the TSS I/O bitmap only matter at CPL > 0, which arrives
+ * with ring 3; at CPL 0 every port is accessible (SDM vol. 1, 19.5). */
+
+int monitor_io(struct vcpu *v, const struct translator_callout *co)
+{
+	const struct translator_insn *in = &co->in;
+	bool is_in = in->zi.mnemonic == ZYDIS_MNEMONIC_IN;
+	const ZydisDecodedOperand *data = &in->ops[is_in ? 0 : 1];
+	const ZydisDecodedOperand *port = &in->ops[is_in ? 1 : 0];
+	int size = data->size / 8;
+	uint16_t p = (uint16_t)(port->type == ZYDIS_OPERAND_TYPE_IMMEDIATE ? port->imm.value.u
+									   : v->regs[R_EDX]);
+	v->eip = co->eip;
+	if (is_in) {
+		op_reg_write(v, data->reg.value, devices_bus_in(&v->vm->bus, p, size));
+	} else {
+		devices_bus_out(&v->vm->bus, p, op_reg_read(v, data->reg.value), size);
+		if (v->stopping)
+			return EXIT_STOP;
+	}
+	return 0;
+}
+
+int monitor_strio(struct vcpu *v, const struct translator_callout *co)
+{
+	const struct translator_insn *in = &co->in;
+	ZydisMnemonic m = in->zi.mnemonic;
+	bool is_in = m == ZYDIS_MNEMONIC_INSB || m == ZYDIS_MNEMONIC_INSW || m == ZYDIS_MNEMONIC_INSD;
+	int size = in->zi.operand_width / 8;
+	if (m == ZYDIS_MNEMONIC_INSB || m == ZYDIS_MNEMONIC_OUTSB)
+		size = 1;
+	bool rep = in->zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
+					ZYDIS_ATTRIB_HAS_REPNE);
+	int32_t step = (v->aflags & EFL_DF) ? -size : size;
+	uint16_t port = (uint16_t)v->regs[R_EDX];
+	v->eip = co->eip;
+	if (in->zi.address_width != 32) {
+		monitor_stop(v, 2, "16-bit addressing string I/O is not virtualized yet");
+		return EXIT_STOP;
+	}
+	/* OUTS reads DS:ESI (segment override allowed); INS writes ES:EDI. */
+	int seg = S_DS;
+	for (int i = 0; i < in->zi.operand_count; i++)
+		if (in->ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY) {
+			ZydisRegister r = in->ops[i].mem.segment;
+			seg = r == ZYDIS_REGISTER_ES ? S_ES : r == ZYDIS_REGISTER_CS ? S_CS :
+			      r == ZYDIS_REGISTER_SS ? S_SS : r == ZYDIS_REGISTER_FS ? S_FS :
+			      r == ZYDIS_REGISTER_GS ? S_GS : S_DS;
+		}
+	while (!rep || v->regs[R_ECX]) {
+		uint32_t val = 0;
+		if (is_in) {
+			val = devices_bus_in(&v->vm->bus, port, size);
+			if (monitor_write_lin(v, v->seg[S_ES].base + v->regs[R_EDI], &val, (size_t)size) < 0)
+				return EXIT_STOP;
+			v->regs[R_EDI] += (uint32_t)step;
+		} else {
+			if (monitor_read_lin(v, v->seg[seg].base + v->regs[R_ESI], &val, (size_t)size) < 0)
+				return EXIT_STOP;
+			devices_bus_out(&v->vm->bus, port, val, size);
+			v->regs[R_ESI] += (uint32_t)step;
+		}
+		if (rep)
+			v->regs[R_ECX]--;
+		if (!rep || v->stopping)
+			break;
+	}
+	return v->stopping ? EXIT_STOP : 0;
+}

@@ -1,0 +1,94 @@
+/* monitor/operand.c: reading and writing the operands of emulated instructions. */
+#include <errno.h>
+
+#include "monitor/internal.h"
+
+uint32_t op_reg_read(const struct vcpu *v, ZydisRegister r)
+{
+	int id = ZydisRegisterGetId(r);
+	switch (ZydisRegisterGetClass(r)) {
+	case ZYDIS_REGCLASS_GPR32: return v->regs[id];
+	case ZYDIS_REGCLASS_GPR16: return v->regs[id] & 0xffff;
+	case ZYDIS_REGCLASS_GPR8:
+		return id < 4 ? v->regs[id] & 0xff : (v->regs[id - 4] >> 8) & 0xff;
+	default: return 0;
+	}
+}
+
+void op_reg_write(struct vcpu *v, ZydisRegister r, uint32_t val)
+{
+	int id = ZydisRegisterGetId(r);
+	switch (ZydisRegisterGetClass(r)) {
+	case ZYDIS_REGCLASS_GPR32:
+		v->regs[id] = val;
+		break;
+	case ZYDIS_REGCLASS_GPR16:
+		v->regs[id] = (v->regs[id] & 0xffff0000u) | (val & 0xffff);
+		break;
+	case ZYDIS_REGCLASS_GPR8:
+		if (id < 4)
+			v->regs[id] = (v->regs[id] & ~0xffu) | (val & 0xff);
+		else
+			v->regs[id - 4] = (v->regs[id - 4] & ~0xff00u) | ((val & 0xff) << 8);
+		break;
+	default:
+		break;
+	}
+}
+
+static int seg_of(ZydisRegister r)
+{
+	switch (r) {
+	case ZYDIS_REGISTER_ES: return S_ES;
+	case ZYDIS_REGISTER_CS: return S_CS;
+	case ZYDIS_REGISTER_SS: return S_SS;
+	case ZYDIS_REGISTER_FS: return S_FS;
+	case ZYDIS_REGISTER_GS: return S_GS;
+	default: return S_DS;
+	}
+}
+
+uint32_t op_linear(const struct vcpu *v, const ZydisDecodedOperand *op)
+{
+	uint32_t ea = (uint32_t)op->mem.disp.value;
+	if (op->mem.base != ZYDIS_REGISTER_NONE)
+		ea += op_reg_read(v, op->mem.base);
+	if (op->mem.index != ZYDIS_REGISTER_NONE)
+		ea += op_reg_read(v, op->mem.index) * (op->mem.scale ? op->mem.scale : 1);
+	/* XXX: no segment limit check (flat 4 GiB segments assumed). */
+	return ea + v->seg[seg_of(op->mem.segment)].base;
+}
+
+int op_read(struct vcpu *v, const ZydisDecodedOperand *op, int size, uint32_t *val)
+{
+	switch (op->type) {
+	case ZYDIS_OPERAND_TYPE_REGISTER:
+		*val = op_reg_read(v, op->reg.value);
+		return 0;
+	case ZYDIS_OPERAND_TYPE_IMMEDIATE:
+		*val = (uint32_t)op->imm.value.u;
+		return 0;
+	case ZYDIS_OPERAND_TYPE_MEMORY: {
+		uint32_t x = 0;
+		if (monitor_read_lin(v, op_linear(v, op), &x, (size_t)size) < 0)
+			return -EFAULT;
+		*val = x;
+		return 0;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+int op_write(struct vcpu *v, const ZydisDecodedOperand *op, int size, uint32_t val)
+{
+	switch (op->type) {
+	case ZYDIS_OPERAND_TYPE_REGISTER:
+		op_reg_write(v, op->reg.value, val);
+		return 0;
+	case ZYDIS_OPERAND_TYPE_MEMORY:
+		return monitor_write_lin(v, op_linear(v, op), &val, (size_t)size) < 0 ? -EFAULT : 0;
+	default:
+		return -EINVAL;
+	}
+}

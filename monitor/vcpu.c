@@ -1,0 +1,101 @@
+/* monitor/vcpu.c: vCPU reset state, translation mode, stopping, and state dumps. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "monitor/monitor.h"
+#include "translator/translator.h"
+
+#define CHECK_OFF(field, off) _Static_assert(offsetof(struct vcpu, field) == (off), #field)
+CHECK_OFF(regs, VCPU_REGS);
+CHECK_OFF(eip, VCPU_EIP);
+CHECK_OFF(aflags, VCPU_AFLAGS);
+CHECK_OFF(vflags, VCPU_VFLAGS);
+CHECK_OFF(vif, VCPU_VIF);
+CHECK_OFF(exit_request, VCPU_EXIT_REQ);
+CHECK_OFF(exit_reason, VCPU_EXIT_REASON);
+CHECK_OFF(exit_arg, VCPU_EXIT_ARG);
+CHECK_OFF(host_rsp, VCPU_HOST_RSP);
+CHECK_OFF(resume_rip, VCPU_RESUME_RIP);
+CHECK_OFF(ent_exit, VCPU_ENT_EXIT);
+CHECK_OFF(ent_callout, VCPU_ENT_CALLOUT);
+CHECK_OFF(ent_ibl, VCPU_ENT_IBL);
+CHECK_OFF(ibl_table, VCPU_IBL_TABLE);
+CHECK_OFF(ibl_mask, VCPU_IBL_MASK);
+CHECK_OFF(callout_ea, VCPU_CALLOUT_EA);
+CHECK_OFF(seg_base, VCPU_SEG_BASE);
+CHECK_OFF(fstack, VCPU_FSTACK);
+CHECK_OFF(stat_ibl_hits, VCPU_STAT_IBL_HITS);
+_Static_assert(VCPU_FSTACK + sizeof(((struct vcpu *)0)->fstack) == VCPU_FSTACK_TOP, "fstack");
+
+static void set_flat(struct vcpu *v, int s, uint16_t sel, uint16_t attr)
+{
+	v->seg[s] = (struct vcpu_segment){ .sel = sel, .base = 0, .limit = 0xffffffffu, .attr = attr };
+	v->seg_base[s] = 0;
+}
+
+void monitor_vcpu_reset_multiboot(struct vcpu *v, const struct multiboot_boot *b)
+{
+	memset(v->regs, 0, sizeof(v->regs));
+	v->regs[R_EAX] = MULTIBOOT_BOOTLOADER_MAGIC;
+	v->regs[R_EBX] = b->mbi;
+	v->eip = b->entry;
+	vcpu_set_eflags(v, EFL_FIX1);
+	/* Selectors as QEMU's Multiboot loader leaves them; the spec only
+	 * promises flat segments, and the guest must load its own GDT. */
+	set_flat(v, S_CS, 0x10, 0xc09b);	/* 32-bit, present, DPL 0, code, accessed */
+	for (int s = 0; s < S_NSEG; s++)
+		if (s != S_CS)
+			set_flat(v, s, 0x18, 0xc093);
+	v->gdtr = (struct vcpu_dtr){ 0, 0 };
+	v->idtr = (struct vcpu_dtr){ 0, 0x3ff };
+	v->ldtr = (struct vcpu_segment){ 0 };
+	v->tr = (struct vcpu_segment){ .attr = 0x8b, .limit = 0xffff };
+	v->cr0 = CR0_PE | CR0_ET;
+	v->cr2 = v->cr3 = v->cr4 = 0;
+	memset(v->dr, 0, sizeof(v->dr));
+	v->dr[6] = 0xffff0ff0u;
+	v->dr[7] = 0x400;
+	v->cpl = 0;
+}
+
+uint32_t monitor_tmode(const struct vcpu *v)
+{
+	uint32_t m = 0;
+	for (int s = 0; s < S_NSEG; s++)
+		if (v->seg_base[s])
+			m |= TMODE_SEGBASE(s);
+	return m;
+}
+
+void monitor_stop(struct vcpu *v, int status, const char *fmt, ...)
+{
+	if (fmt && !v->stopping) {
+		va_list ap;
+		fputs("bt: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	if (!v->stopping) {
+		v->stopping = true;
+		v->exit_status = status;
+	}
+	v->exit_request = 1;
+}
+
+void monitor_dump_state(const struct vcpu *v, FILE *f)
+{
+	static const char *const rn[8] = { "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi" };
+	static const char *const sn[S_NSEG] = { "es", "cs", "ss", "ds", "fs", "gs" };
+	fprintf(f, "  eip=%08x eflags=%08x cpl=%u\n", v->eip, vcpu_get_eflags(v), v->cpl);
+	for (int i = 0; i < 8; i++)
+		fprintf(f, "%s%s=%08x", i % 4 ? " " : "  ", rn[i], v->regs[i]), i % 4 == 3 ? fputc('\n', f) : 0;
+	for (int s = 0; s < S_NSEG; s++)
+		fprintf(f, "  %s=%04x base=%08x limit=%08x attr=%04x\n", sn[s], v->seg[s].sel,
+			v->seg[s].base, v->seg[s].limit, v->seg[s].attr);
+	fprintf(f, "  gdtr=%08x/%04x idtr=%08x/%04x ldtr=%04x tr=%04x\n", v->gdtr.base, v->gdtr.limit,
+		v->idtr.base, v->idtr.limit, v->ldtr.sel, v->tr.sel);
+	fprintf(f, "  cr0=%08x cr2=%08x cr3=%08x cr4=%08x\n", v->cr0, v->cr2, v->cr3, v->cr4);
+}
