@@ -2,8 +2,9 @@
 #include "tcache/tcache.h"
 
 /*
- * Direct-mapped on the low 16 bits of the guest EIP (what `movzx r13d, r14w`
- * gives without touching flags).  A collision simply overwrites: the table
+ * Direct-mapped on tcache_ibl_index(eip), which folds the high half of the
+ * EIP into the low one: indexing on the low 16 bits alone made code spread
+ * over several 64 KiB windows collide (8% misses on the arith guest).  A collision simply overwrites: the table
  * is a cache of tcache_lookup, never the only path to a translation.
  */
 void tcache_ibl_reset(struct tcache *tc)
@@ -16,7 +17,7 @@ void tcache_ibl_reset(struct tcache *tc)
 
 void tcache_ibl_insert(struct tcache *tc, uint32_t eip, uint64_t host)
 {
-	struct tcache_ibl_entry *e = &tc->ibl[eip & (tc->ibl_entries - 1)];
+	struct tcache_ibl_entry *e = &tc->ibl[tcache_ibl_index(eip)];
 	e->neg_eip = 0u - eip;
 	e->host = host;
 }

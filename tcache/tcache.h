@@ -48,6 +48,7 @@ struct tcache_unit {
 	uint32_t guest_len;	/* bytes of guest code covered */
 	uint32_t ninsns;
 	uint32_t code_off, code_len;	/* in the cache */
+	uint32_t body_off;	/* from code_off: entry that skips the exit-request check */
 	struct tcache_unit *hnext;	/* hash chain */
 	struct tcache_link *links;	/* outgoing direct exits */
 	uint32_t nlinks;
@@ -94,6 +95,13 @@ struct tcache_ibl_entry {
 };
 
 #define TCACHE_IBL_BITS 16	/* the inline lookup indexes with movzx r, r16 */
+
+/* The table index: (low half + high half of eip) mod 2^16.  Translated code
+ * computes it without touching flags: rorx (BMI2), lea, movzx. */
+static inline uint32_t tcache_ibl_index(uint32_t eip)
+{
+	return (eip + (eip >> 16)) & 0xffffu;
+}
 
 int tcache_init(struct tcache *tc, size_t size);
 void tcache_destroy(struct tcache *tc);

@@ -63,8 +63,13 @@ bool tctx_exit_indirect(struct tctx *c)
 	struct hmem ent = { HR_R12, HR_R13, 8, 0 };
 	struct hmem key = hm_base(HR_R12, 0);
 	struct hmem sum = { HR_RCX, HR_R14, 1, 0 };
+	/* rorx r13d, r14d, 16 (VEX.LZ.F2.0F3A.W0 F0 /r ib): flag-free rotate. */
+	static const uint8_t rorx16[] = { 0xc4, 0x43, 0x7b, 0xf0, 0xee, 0x10 };
+	struct hmem fold = { HR_R13, HR_R14, 1, 0 };
 	c->ended = true;
-	if (!em_rr(e, NULL, 0, false, movzx, 2, HR_R13, HR_R14) ||	/* movzx r13d, r14w */
+	if (!em_bytes(e, rorx16, sizeof(rorx16)) ||
+	    !em_lea32(e, HR_R13, &fold, false) ||			/* r13d = eip + rol(eip, 16) */
+	    !em_rr(e, NULL, 0, false, movzx, 2, HR_R13, HR_R13) ||	/* movzx r13d, r13w */
 	    !em_load64(e, HR_R12, &tbl) ||
 	    !em_lea64(e, HR_R12, &ent) || !em_lea64(e, HR_R12, &ent) ||	/* r12 = table + idx*16 */
 	    !em_mov64_rr(e, HR_R11, HR_RCX) ||
@@ -218,6 +223,7 @@ struct tcache_unit *translator_translate(struct translator *t, uint32_t eip, uin
 	size_t req_end = 0;
 	if (!unit_start(c, &req_end))
 		return NULL;
+	u->body_off = (uint32_t)c->e.pos;
 	uint32_t off = 0;
 	for (uint32_t n = 0; !c->ended; n++) {
 		uint32_t cur = eip + off;
