@@ -208,7 +208,14 @@ void tcache_link(struct tcache *tc, struct tcache_link *l, struct tcache_unit *t
 	l->to = to;
 	l->next_in = to->incoming;
 	to->incoming = l;
-	tcache_patch_rel32(tc, l->rel32_off, tcache_xaddr(tc, to->code_off));
+	/*
+	 * Only backward links enter through the exit-request check: every cycle
+	 * of units has an edge into its lowest-addressed unit, which is such a
+	 * link (indirect branches always check), so the latency of an exit
+	 * request stays bounded while straight-line chains skip the check.
+	 */
+	uint32_t entry = l->target_eip > l->from->eip ? to->body_off : 0;
+	tcache_patch_rel32(tc, l->rel32_off, tcache_xaddr(tc, to->code_off + entry));
 	tc->st.links_chained++;
 }
 
