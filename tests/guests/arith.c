@@ -648,7 +648,8 @@ static const struct part {
 };
 #define NPARTS (sizeof(parts) / sizeof(parts[0]))
 
-static void arith_run(uint32_t iters)
+/* parts: bit p runs part p (the benchmark times parts one at a time). */
+static void arith_run(uint32_t iters, uint32_t mask)
 {
 	uint32_t sums[NPARTS], total = 0;
 
@@ -656,7 +657,8 @@ static void arith_run(uint32_t iters)
 		sums[p] = 0x811C9DC5u + p;
 	for (uint32_t it = 0; it < iters; it++)
 		for (unsigned p = 0; p < NPARTS; p++)
-			sums[p] = mix(sums[p], parts[p].fn(sums[p] ^ it));
+			if (mask & (1u << p))
+				sums[p] = mix(sums[p], parts[p].fn(sums[p] ^ it));
 	for (unsigned p = 0; p < NPARTS; p++) {
 		out("arith: %-7s 0x%08lx\n", parts[p].name, (unsigned long)sums[p]);
 		total = mix(total, sums[p]);
@@ -665,19 +667,20 @@ static void arith_run(uint32_t iters)
 }
 
 #ifdef ARITH_NATIVE
-/* Usage: arith-native [iters=N | N] */
+/* Usage: arith-native [iters=N | N] [parts=MASK] */
 int main(int argc, char **argv)
 {
-	uint32_t iters = ARITH_DEFAULT_ITERS;
+	uint32_t iters = ARITH_DEFAULT_ITERS, mask = ~0u;
 
-	if (argc > 1) {
-		const char *a = argv[1];
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
 
-		if (!strncmp(a, "iters=", 6))
-			a += 6;
-		iters = (uint32_t)strtoul(a, NULL, 0);
+		if (!strncmp(a, "parts=", 6))
+			mask = (uint32_t)strtoul(a + 6, NULL, 0);
+		else
+			iters = (uint32_t)strtoul(strncmp(a, "iters=", 6) ? a : a + 6, NULL, 0);
 	}
-	arith_run(iters);
+	arith_run(iters, mask);
 	return 0;
 }
 #else
@@ -685,7 +688,7 @@ int guest_main(uint32_t magic, struct multiboot_info *mbi)
 {
 	(void)magic;
 	(void)mbi;
-	arith_run(guest_arg_u32("iters", ARITH_DEFAULT_ITERS));
+	arith_run(guest_arg_u32("iters", ARITH_DEFAULT_ITERS), guest_arg_u32("parts", ~0u));
 	return 0;
 }
 #endif
