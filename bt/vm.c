@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <cpuid.h>
 #include <x86intrin.h>
 
 #include "bt/bt.h"
@@ -29,6 +30,19 @@ static size_t fetch_code(void *ctx, uint32_t eip, uint8_t *buf, size_t len)
 	return len;
 }
 
+/* Host CPU features translated code relies on; NULL if all are present. */
+static const char *host_lacks(void)
+{
+	unsigned a, b, c, d;
+	/* rorx: the flag-free hash of the inline indirect-branch lookup. */
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 8)))
+		return "BMI2 (rorx), used by the inline indirect-branch lookup";
+	/* LAHF/SAHF in 64-bit mode: guest LAHF/SAHF are copied as they are. */
+	if (!__get_cpuid(0x80000001, &a, &b, &c, &d) || !(c & 1))
+		return "LAHF/SAHF in 64-bit mode, used by copied guest LAHF/SAHF";
+	return NULL;
+}
+
 int bt_vm_run(const struct bt_options *o)
 {
 	static struct monitor_vm vm;	/* one per process: it owns [0, 4 GiB) */
@@ -38,6 +52,11 @@ int bt_vm_run(const struct bt_options *o)
 	char err[256];
 	int status = 1, r;
 
+	const char *lack = host_lacks();
+	if (lack) {
+		fprintf(stderr, "bt: this host CPU lacks %s\n", lack);
+		return 1;
+	}
 	memset(&vm, 0, sizeof(vm));
 	v->vm = &vm;
 	r = monitor_guestmem_init(&vm.mem, o->mem_mib << 20);

@@ -117,5 +117,42 @@ for expect in tests/guests/*.expect; do
 	fi
 done
 
+# --- bad input and guest misbehaviour: one clear line on stderr, a non-zero exit ---
+# expect_error NAME STATUS REGEX CMD...: CMD must exit with STATUS, print REGEX on
+# stderr, and not be killed by a signal.
+expect_error() {
+	local name=$1 want=$2 re=$3
+	shift 3
+	if [ ! -x "$BT" ]; then
+		bad "error:$name" "$BT not built"
+		return
+	fi
+	timeout 20 "$@" >"$tmp/err.out" 2>"$tmp/err.err" </dev/null
+	local rc=$?
+	if [ $rc -ne "$want" ]; then
+		bad "error:$name" "exit status $rc, want $want" "$tmp/err.err"
+	elif ! grep -Eq "$re" "$tmp/err.err"; then
+		bad "error:$name" "stderr lacks /$re/" "$tmp/err.err"
+	else
+		ok "error:$name"
+	fi
+}
+G=$BUILD/tests/guests
+head -c 4096 /dev/urandom >"$tmp/junk"
+expect_error missing-kernel 1 "^bt: cannot open kernel '/nonexistent': No such file" \
+	"$BT" run --kernel /nonexistent
+expect_error not-multiboot 1 "is not a Multiboot kernel" "$BT" run --kernel "$tmp/junk"
+expect_error 64-bit-elf 1 "is not a Multiboot kernel" "$BT" run --kernel "$BT"
+expect_error does-not-fit 1 "does not fit in 2 MiB of guest RAM" \
+	"$BT" run --kernel "$G/triple.elf" --mem 2
+expect_error mem-too-big 2 "^bt: --mem 5000 is out of range" "$BT" run --kernel "$G/hello.elf" --mem 5000
+expect_error mem-too-small 2 "^bt: --mem 1 is out of range" "$BT" run --kernel "$G/hello.elf" --mem 1
+expect_error no-kernel 2 "^bt: run needs --kernel" "$BT" run
+expect_error unknown-option 2 "^bt: unknown option" "$BT" run --frobnicate
+# A triple fault stops bt with the guest's registers and status 3; EIP is the INT3.
+int3=$(nm "$G/triple.elf" >/dev/null 2>&1 && objdump -d "$G/triple.elf" | awk '/\tint3/ { sub(":", "", $1); print $1; exit }')
+expect_error triple-fault 3 "triple fault.*" "$BT" run --kernel "$G/triple.elf"
+if grep -q "eip=0*$int3 " "$tmp/err.err"; then ok "error:triple-fault-eip"; else bad "error:triple-fault-eip" "state dump does not show eip=$int3" "$tmp/err.err"; fi
+
 echo "tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -45,7 +45,15 @@ void guest_exit(int code) __attribute__((noreturn));
 const char *guest_cmdline(void);
 uint32_t guest_arg_u32(const char *key, uint32_t dflt);
 
-/* idt.c: report any exception or interrupt and exit with GUEST_EXIT_TRAP. */
+/* idt.c: report any exception or interrupt and exit with GUEST_EXIT_TRAP,
+ * unless guest_trap_hook handles it (returns nonzero): then the handler
+ * returns with IRET to f->eip with the (possibly edited) frame. */
+struct trap_frame {
+	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax;	/* pushal */
+	uint32_t vector, error;
+	uint32_t eip, cs, eflags;	/* pushed by the CPU */
+};
+extern int (*guest_trap_hook)(struct trap_frame *f);
 void idt_init(void);
 
 /* pic.c */

@@ -4,15 +4,10 @@
 #define KERNEL_CS	0x08
 #define GATE_INTR32	0x8E	/* present, DPL 0, 32-bit interrupt gate */
 
-/* Laid out by trap_common in vectors.S (pushal order reversed, then the CPU's frame). */
-struct trap_frame {
-	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax;
-	uint32_t vector, error;
-	uint32_t eip, cs, eflags;
-};
-
 extern char guest_vectors[];
-void guest_trap(struct trap_frame *f) __attribute__((noreturn));
+void guest_trap(struct trap_frame *f);
+
+int (*guest_trap_hook)(struct trap_frame *f);
 
 static uint64_t idt[256];
 
@@ -34,6 +29,8 @@ void idt_init(void)
 
 void guest_trap(struct trap_frame *f)
 {
+	if (guest_trap_hook && guest_trap_hook(f))
+		return;
 	guest_printf("guest: unexpected vector %u error=0x%x eip=0x%08x cs=0x%x eflags=0x%08x\n",
 		     f->vector, f->error, f->eip, f->cs, f->eflags);
 	guest_printf("guest: eax=%08x ebx=%08x ecx=%08x edx=%08x esi=%08x edi=%08x ebp=%08x\n",

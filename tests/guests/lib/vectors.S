@@ -24,9 +24,10 @@ trap_common:
 	cld
 	pushl %esp
 	call guest_trap
-	/* guest_trap does not return. */
-1:	cli
-	hlt
-	jmp 1b
+	/* Returns only when a test's hook handled the trap. */
+	addl $4, %esp
+	popal
+	addl $8, %esp		/* vector, error code */
+	iret
 
 	.section .note.GNU-stack, "", @progbits
