@@ -214,7 +214,7 @@ void tcache_link(struct tcache *tc, struct tcache_link *l, struct tcache_unit *t
 	 * link (indirect branches always check), so the latency of an exit
 	 * request stays bounded while straight-line chains skip the check.
 	 */
-	uint32_t entry = l->target_eip > l->from->eip ? to->body_off : 0;
+	uint32_t entry = l->target_eip > l->from->eip && !l->check ? to->body_off : 0;
 	tcache_patch_rel32(tc, l->rel32_off, tcache_xaddr(tc, to->code_off + entry));
 	tc->st.links_chained++;
 }

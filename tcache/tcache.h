@@ -21,6 +21,8 @@ struct tcache_link {
 	uint32_t target_eip;
 	uint32_t rel32_off;		/* cache offset of the rel32 to patch */
 	uint32_t stub_off;		/* cache offset of this link's exit stub */
+	bool check;	/* always enter through the exit-request check (after STI,
+			 * POPF and callouts, which may make an interrupt deliverable) */
 };
 
 /* Host offset -> guest EIP map entry; one per guest instruction of a unit. */

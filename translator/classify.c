@@ -41,6 +41,11 @@ const struct translator_row translator_rows[] = {
 	  LIST(M(CMOVB), M(CMOVBE), M(CMOVL), M(CMOVLE), M(CMOVNB), M(CMOVNBE),
 	       M(CMOVNL), M(CMOVNLE), M(CMOVNO), M(CMOVNP), M(CMOVNS), M(CMOVNZ),
 	       M(CMOVO), M(CMOVP), M(CMOVS), M(CMOVZ)), "0f 44 05 00 30 00 00" },
+	/* F3 0F BC/BD decode as TZCNT/LZCNT (BMI1/ABM), which the virtual CPU
+	 * lacks: there the F3 is ignored and they are BSF/BSR, as GCC's
+	 * `rep bsf` relies on.  Copied without the F3 so the host, which has
+	 * BMI1, runs BSF/BSR too. */
+	{ "repbsf", TC_IDENT, TR_NOREP, CO_NONE, LIST(M(TZCNT), M(LZCNT)), "f3 0f bc c1" },
 	{ "flagops", TC_IDENT, TR_COPY, CO_NONE,
 	  LIST(M(CLC), M(STC), M(CMC), M(CLD), M(STD), M(LAHF), M(SAHF)), "fd" },
 	{ "nop", TC_IDENT, TR_COPY, CO_NONE, LIST(M(NOP), M(PAUSE)), "f3 90" },
@@ -144,9 +149,7 @@ static void table_init(void)
 static bool is_fpu_ext(ZydisISAExt x)
 {
 	switch (x) {
-	case ZYDIS_ISA_EXT_X87: case ZYDIS_ISA_EXT_MMX: case ZYDIS_ISA_EXT_SSE:
-	case ZYDIS_ISA_EXT_SSE2: case ZYDIS_ISA_EXT_SSE3: case ZYDIS_ISA_EXT_SSSE3:
-	case ZYDIS_ISA_EXT_SSE4:
+	case ZYDIS_ISA_EXT_X87:
 		return true;
 	default:
 		return false;
@@ -196,8 +199,12 @@ const struct translator_row *translator_classify(const struct translator_insn *i
 	    zi->encoding != ZYDIS_INSTRUCTION_ENCODING_3DNOW)
 		return row_ud;	/* VEX/EVEX/XOP: no AVX advertised */
 	const struct translator_row *r = by_mnemonic[zi->mnemonic];
-	/* Mnemonics shared between a whitelisted integer form and an SSE form
-	 * (MOVSD, CMPSD) are told apart by isa_ext above. */
+	/* MMX/SSE*: not advertised, so #UD is what the guest CPU would raise;
+	 * MOVSD/CMPSD, shared with string instructions, are checked by opcode. */
+	if (zi->meta.isa_ext == ZYDIS_ISA_EXT_MMX || zi->meta.isa_ext == ZYDIS_ISA_EXT_SSE ||
+	    zi->meta.isa_ext == ZYDIS_ISA_EXT_SSE2 || zi->meta.isa_ext == ZYDIS_ISA_EXT_SSE3 ||
+	    zi->meta.isa_ext == ZYDIS_ISA_EXT_SSSE3 || zi->meta.isa_ext == ZYDIS_ISA_EXT_SSE4)
+		return row_ud;
 	return r ? r : row_ud;
 }
 

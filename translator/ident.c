@@ -53,8 +53,11 @@ const ZydisDecodedOperand *insn_mem_operand(const struct translator_insn *in)
 static int keep_prefixes(const struct translator_insn *in, uint8_t *out)
 {
 	int n = 0;
+	bool norep = in->zi.mnemonic == ZYDIS_MNEMONIC_TZCNT || in->zi.mnemonic == ZYDIS_MNEMONIC_LZCNT;
 	for (int i = 0; i < in->zi.raw.prefix_count; i++) {
 		uint8_t p = in->zi.raw.prefixes[i].value;
+		if (norep && p == 0xf3)
+			continue;	/* TR_NOREP */
 		switch (p) {
 		case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65: case 0x67:
 			break;

@@ -96,6 +96,7 @@ struct tctx {
 	struct {
 		size_t rel_end;
 		uint32_t target;
+		bool check;
 	} exits[TCTX_MAX_LINKS];
 	int nexits;
 	struct tcache_pcmap pcmap[TCTX_MAX_PCMAP];
@@ -107,6 +108,8 @@ struct tctx {
 void tctx_mark(struct tctx *c, uint8_t fixup, uint8_t reg);
 /* Ends the unit with a chainable direct exit to guest eip `target`. */
 bool tctx_exit_direct(struct tctx *c, uint32_t target);
+/* Same, but the target is entered through its exit-request check. */
+bool tctx_exit_checked(struct tctx *c, uint32_t target);
 /* Ends the unit with a conditional pair of exits (jcc cc -> taken, else fall). */
 bool tctx_exit_jcc(struct tctx *c, int cc, uint32_t taken, uint32_t fall);
 /* Ends the unit: jumps to the guest EIP in r14d through the inline lookup. */

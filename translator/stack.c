@@ -232,7 +232,7 @@ static bool tr_popf(struct tctx *c, const struct translator_insn *in)
 	     alu_ri(e, 4, HR_R13, EFL_ARITH) && alu_ri(e, 1, HR_R13, EFL_FIX1) &&
 	     fstack_enter(e) && em_u8(e, 0x41) && em_u8(e, 0x55) &&	/* push r13 */
 	     em_u8(e, 0x9d) && fstack_leave(e) && adjust_esp(e, size);
-	return ok && tctx_exit_direct(c, c->next_eip);
+	return ok && tctx_exit_checked(c, c->next_eip);
 }
 
 bool tr_stack(struct tctx *c, const struct translator_insn *in, const struct translator_row *row)

@@ -17,13 +17,13 @@ bool tr_system(struct tctx *c, const struct translator_insn *in, const struct tr
 		 * the shadowed instruction, not after; the exact shadow arrives
 		 * with interrupt delivery.
 		 */
-		return em_store8_i(&c->e, &vif, 1) && tctx_exit_direct(c, c->next_eip);
+		return em_store8_i(&c->e, &vif, 1) && tctx_exit_checked(c, c->next_eip);
 	case TR_CALLOUT:
 		return tctx_callout(c, row->callout, in);
 	case TR_CALLOUT_END:
 		/* The monitor returns here only if execution simply continues
 		 * at the next instruction; otherwise it leaves translated code. */
-		return tctx_callout(c, row->callout, in) && tctx_exit_direct(c, c->next_eip);
+		return tctx_callout(c, row->callout, in) && tctx_exit_checked(c, c->next_eip);
 	case TR_UD:
 	default:
 		c->ended = true;

@@ -19,7 +19,7 @@ void tctx_mark(struct tctx *c, uint8_t fixup, uint8_t reg)
 }
 
 /* A chainable exit: an aligned jmp rel32 that first points at a stub. */
-static bool exit_jump(struct tctx *c, int cc, uint32_t target)
+static bool exit_jump(struct tctx *c, int cc, uint32_t target, bool check)
 {
 	if (c->nexits >= TCTX_MAX_LINKS) {
 		c->e.full = true;
@@ -32,6 +32,7 @@ static bool exit_jump(struct tctx *c, int cc, uint32_t target)
 		return false;
 	c->exits[c->nexits].rel_end = e->pos;
 	c->exits[c->nexits].target = target;
+	c->exits[c->nexits].check = check;
 	c->nexits++;
 	return true;
 }
@@ -39,13 +40,19 @@ static bool exit_jump(struct tctx *c, int cc, uint32_t target)
 bool tctx_exit_direct(struct tctx *c, uint32_t target)
 {
 	c->ended = true;
-	return exit_jump(c, -1, target);
+	return exit_jump(c, -1, target, false);
+}
+
+bool tctx_exit_checked(struct tctx *c, uint32_t target)
+{
+	c->ended = true;
+	return exit_jump(c, -1, target, true);
 }
 
 bool tctx_exit_jcc(struct tctx *c, int cc, uint32_t taken, uint32_t fall)
 {
 	c->ended = true;
-	return exit_jump(c, cc, taken) && exit_jump(c, -1, fall);
+	return exit_jump(c, cc, taken, false) && exit_jump(c, -1, fall, false);
 }
 
 /*
@@ -156,6 +163,7 @@ static bool unit_stop(struct tctx *c, size_t req_jmp_end, struct tcache_link *li
 			.target_eip = c->exits[i].target,
 			.rel32_off = (uint32_t)(c->t->tc->used + c->exits[i].rel_end - 4),
 			.stub_off = (uint32_t)(c->t->tc->used + stub),
+			.check = c->exits[i].check,
 		};
 	}
 	return true;
@@ -177,7 +185,7 @@ static bool translate_insn(struct tctx *c, const struct translator_insn *in)
 {
 	const struct translator_row *row = translator_classify(in);
 	switch (row->rule) {
-	case TR_COPY: case TR_INCDEC: case TR_STRING:
+	case TR_COPY: case TR_INCDEC: case TR_STRING: case TR_NOREP:
 		return tr_ident(c, in, row);
 	case TR_PUSH: case TR_POP: case TR_PUSHA: case TR_POPA: case TR_ENTER:
 	case TR_LEAVE: case TR_PUSHF: case TR_POPF:

@@ -39,6 +39,7 @@ enum translator_rule {
 	TR_COPY,	/* IDENT: same instruction, memory operands re-encoded */
 	TR_INCDEC,	/* IDENT: one-byte inc/dec (REX in 64-bit mode) re-encoded */
 	TR_STRING,	/* IDENT: string instruction, 32-bit addressing */
+	TR_NOREP,	/* IDENT: copied without its F3 prefix */
 	TR_PUSH, TR_POP, TR_PUSHA, TR_POPA, TR_ENTER, TR_LEAVE,
 	TR_PUSHF, TR_POPF, TR_CLI, TR_STI,
 	TR_JMP, TR_JCC, TR_CALL, TR_RET, TR_LOOP, TR_JCXZ,
