@@ -76,18 +76,6 @@ int seg_load(struct vcpu *v, int s, uint16_t sel)
 	return 0;
 }
 
-static int seg_index(ZydisRegister r)
-{
-	switch (r) {
-	case ZYDIS_REGISTER_ES: return S_ES;
-	case ZYDIS_REGISTER_CS: return S_CS;
-	case ZYDIS_REGISTER_SS: return S_SS;
-	case ZYDIS_REGISTER_DS: return S_DS;
-	case ZYDIS_REGISTER_FS: return S_FS;
-	default: return S_GS;
-	}
-}
-
 int monitor_dtr(struct vcpu *v, const struct translator_callout *co)
 {
 	const struct translator_insn *in = &co->in;
@@ -122,7 +110,7 @@ int monitor_segload(struct vcpu *v, const struct translator_callout *co)
 	v->eip = co->eip;
 	switch (in->zi.mnemonic) {
 	case ZYDIS_MNEMONIC_MOV:
-		s = seg_index(in->ops[0].reg.value);
+		s = translator_seg_index(in->ops[0].reg.value);
 		if (s == S_CS) {
 			monitor_raise(v, VEC_UD, -1);	/* MOV CS is #UD */
 			return EXIT_FAULT;
@@ -131,7 +119,7 @@ int monitor_segload(struct vcpu *v, const struct translator_callout *co)
 			return EXIT_STOP;
 		break;
 	case ZYDIS_MNEMONIC_POP: {
-		s = seg_index(in->ops[0].reg.value);
+		s = translator_seg_index(in->ops[0].reg.value);
 		int size = in->zi.operand_width / 8;
 		if (monitor_read_lin(v, v->seg[S_SS].base + v->regs[R_ESP], &sel, 2) < 0)
 			return EXIT_STOP;
@@ -178,7 +166,7 @@ int monitor_segread(struct vcpu *v, const struct translator_callout *co)
 	if (in->zi.mnemonic == ZYDIS_MNEMONIC_PUSH) {
 		/* A 32-bit push of a segment register writes the zero-extended
 		 * selector (one of the two behaviours the SDM allows; QEMU's). */
-		uint32_t sel = v->seg[seg_index(in->ops[0].reg.value)].sel;
+		uint32_t sel = v->seg[translator_seg_index(in->ops[0].reg.value)].sel;
 		int size = in->zi.operand_width / 8;
 		uint32_t esp = v->regs[R_ESP] - (uint32_t)size;
 		v->eip = co->eip;
@@ -189,7 +177,7 @@ int monitor_segread(struct vcpu *v, const struct translator_callout *co)
 	}
 	/* MOV r/m16, Sreg: to a 32-bit register the selector is zero-extended
 	 * (P6 and later), to memory it is a 16-bit store. */
-	uint32_t sel = v->seg[seg_index(in->ops[1].reg.value)].sel;
+	uint32_t sel = v->seg[translator_seg_index(in->ops[1].reg.value)].sel;
 	const ZydisDecodedOperand *dst = &in->ops[0];
 	int size = dst->type == ZYDIS_OPERAND_TYPE_MEMORY ? 2 : dst->size / 8;
 	v->eip = co->eip;

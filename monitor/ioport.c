@@ -44,12 +44,8 @@ int monitor_strio(struct vcpu *v, const struct translator_callout *co)
 	/* OUTS reads DS:ESI (segment override allowed); INS writes ES:EDI. */
 	int seg = S_DS;
 	for (int i = 0; i < in->zi.operand_count; i++)
-		if (in->ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY) {
-			ZydisRegister r = in->ops[i].mem.segment;
-			seg = r == ZYDIS_REGISTER_ES ? S_ES : r == ZYDIS_REGISTER_CS ? S_CS :
-			      r == ZYDIS_REGISTER_SS ? S_SS : r == ZYDIS_REGISTER_FS ? S_FS :
-			      r == ZYDIS_REGISTER_GS ? S_GS : S_DS;
-		}
+		if (in->ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY)
+			seg = translator_seg_index(in->ops[i].mem.segment);
 	while (!rep || v->regs[R_ECX]) {
 		uint32_t val = 0;
 		if (is_in) {

@@ -36,18 +36,6 @@ void op_reg_write(struct vcpu *v, ZydisRegister r, uint32_t val)
 	}
 }
 
-static int seg_of(ZydisRegister r)
-{
-	switch (r) {
-	case ZYDIS_REGISTER_ES: return S_ES;
-	case ZYDIS_REGISTER_CS: return S_CS;
-	case ZYDIS_REGISTER_SS: return S_SS;
-	case ZYDIS_REGISTER_FS: return S_FS;
-	case ZYDIS_REGISTER_GS: return S_GS;
-	default: return S_DS;
-	}
-}
-
 uint32_t op_linear(const struct vcpu *v, const ZydisDecodedOperand *op)
 {
 	uint32_t ea = (uint32_t)op->mem.disp.value;
@@ -56,7 +44,7 @@ uint32_t op_linear(const struct vcpu *v, const ZydisDecodedOperand *op)
 	if (op->mem.index != ZYDIS_REGISTER_NONE)
 		ea += op_reg_read(v, op->mem.index) * (op->mem.scale ? op->mem.scale : 1);
 	/* XXX: no segment limit check (flat 4 GiB segments assumed). */
-	return ea + v->seg[seg_of(op->mem.segment)].base;
+	return ea + v->seg[translator_seg_index(op->mem.segment)].base;
 }
 
 int op_read(struct vcpu *v, const ZydisDecodedOperand *op, int size, uint32_t *val)

@@ -4,7 +4,7 @@
 #include "monitor/monitor.h"
 #include "translator/internal.h"
 
-int insn_seg_index(ZydisRegister r)
+int translator_seg_index(ZydisRegister r)
 {
 	switch (r) {
 	case ZYDIS_REGISTER_ES: return S_ES;
@@ -83,7 +83,7 @@ static struct hmem guest_hmem(const ZydisDecodedOperand *mop, int32_t disp_adj)
 
 static bool seg_needs_base(const struct tctx *c, const ZydisDecodedOperand *mop)
 {
-	return c->mode & TMODE_SEGBASE(insn_seg_index(mop->mem.segment));
+	return c->mode & TMODE_SEGBASE(translator_seg_index(mop->mem.segment));
 }
 
 /*
@@ -94,7 +94,7 @@ static bool seg_needs_base(const struct tctx *c, const ZydisDecodedOperand *mop)
 static bool emit_linear_r11(struct tctx *c, const ZydisDecodedOperand *mop, int32_t disp_adj)
 {
 	struct hmem m = guest_hmem(mop, disp_adj);
-	struct hmem base = hm_base(HR_VCPU, VCPU_SEG_BASE + 4 * insn_seg_index(mop->mem.segment));
+	struct hmem base = hm_base(HR_VCPU, VCPU_SEG_BASE + 4 * translator_seg_index(mop->mem.segment));
 	struct hmem sum = { HR_R11, HR_R12, 1, 0 };
 	return em_lea32(&c->e, HR_R11, &m, true) && em_load32(&c->e, HR_R12, &base, false) &&
 	       em_lea32(&c->e, HR_R11, &sum, true);

@@ -126,8 +126,6 @@ bool tr_system(struct tctx *c, const struct translator_insn *in, const struct tr
 
 /* The explicit memory operand of in, or NULL. */
 const ZydisDecodedOperand *insn_mem_operand(const struct translator_insn *in);
-/* Guest segment register index (S_ES..S_GS) of a Zydis segment register. */
-int insn_seg_index(ZydisRegister r);
 /* Host register number of a 32/16/8-bit guest GPR (AH..BH -> 0..3), or -1. */
 int insn_gpr(ZydisRegister r);
 /*

@@ -25,6 +25,10 @@ struct translator_insn {
 int translator_decode(const uint8_t *code, size_t len, uint32_t eip,
 		      struct translator_insn *out);
 
+/* Segment register index (S_ES..S_GS, monitor.h order) of a Zydis segment
+ * register; ZYDIS_REGISTER_NONE (the default segment) gives S_DS. */
+int translator_seg_index(ZydisRegister r);
+
 /* ---- instruction classes (translator/classify.c) ---- */
 
 /* What the translator does with an instruction: the four classes of a
