@@ -103,17 +103,17 @@ __asm__(
 	"df_at: movw %ax, %fs\n"
 	"df_resume: movw $0x10, %ax; movw %ax, %fs; popal; ret\n");
 
-static uint32_t resume_at, base_esp;
+static uint32_t expect_at, resume_to;	/* labels of the current case */
 static int got;
 
 static int hook(struct trap_frame *f)
 {
 	guest_printf("  vector=%u error=0x%x eip=%s%d eflags=0x%03x (IF in 0x200)\n", f->vector, f->error,
-		     "label+", (int)(f->eip - resume_at), f->eflags & 0xed5);
+		     "label+", (int)(f->eip - expect_at), f->eflags & 0xed5);
 	guest_printf("  eax=%08x ebx=%08x ecx=%08x edx=%08x esi=%08x edi=%08x ebp=%08x\n",
 		     f->eax, f->ebx, f->ecx, f->edx, f->esi, f->edi, f->ebp);
 	got++;
-	f->eip = base_esp;	/* the resume label, stashed by run() */
+	f->eip = resume_to;
 	return 1;
 }
 
@@ -130,8 +130,8 @@ static uint64_t *idt_base(void)
 static void run(const char *name, void (*fn)(void), char *at, char *resume)
 {
 	guest_printf("%s:\n", name);
-	resume_at = (uint32_t)at;
-	base_esp = (uint32_t)resume;
+	expect_at = (uint32_t)at;
+	resume_to = (uint32_t)resume;
 	got = 0;
 	fn();
 	if (!got)

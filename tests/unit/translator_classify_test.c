@@ -17,36 +17,19 @@
 #include "monitor/monitor.h"
 #include "translator/translator.h"
 
-#define GUEST_EIP 0x100000u
-#define CACHE_SIZE (4u << 20)
 #define MAX_LINES 256
 
 /* ---- fixture: one cache, one translator, guest code in a buffer ---- */
 
-static struct tcache tc;
-static struct translator tr;
-static uint8_t guest[8192];
-static csh cs;
+#include "tests/unit/translator_fixture.h"
 
-static size_t fetch(void *ctx, uint32_t eip, uint8_t *buf, size_t len)
-{
-	(void)ctx;
-	if (eip < GUEST_EIP || eip - GUEST_EIP >= sizeof(guest))
-		return 0;
-	size_t off = eip - GUEST_EIP, n = sizeof(guest) - off;
-	if (n > len)
-		n = len;
-	memcpy(buf, guest + off, n);
-	return n;
-}
+static csh cs;
 
 static int group_setup(void **state)
 {
 	(void)state;
-	if (tcache_init(&tc, CACHE_SIZE) != 0)
+	if (fixture_init() != 0)
 		return -1;
-	tcache_set_runtime_end(&tc, translator_emit_runtime_stubs(&tc));
-	tr = (struct translator){ .tc = &tc, .fetch = fetch, .max_insns = 1 };
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
 		return -1;
 	return 0;
