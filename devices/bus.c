@@ -119,3 +119,43 @@ void devices_bus_reset(struct devices_bus *bus)
 		if (bus->r[i].ops->reset)
 			bus->r[i].ops->reset(bus->r[i].s);
 }
+
+int devices_bus_add_timer(struct devices_bus *bus, struct devices_timer *t)
+{
+	if (bus->ntimers == DEVICES_TIMERS_MAX)
+		return -ENOSPC;
+	bus->timers[bus->ntimers++] = t;
+	return 0;
+}
+
+uint64_t devices_bus_next_deadline(const struct devices_bus *bus)
+{
+	uint64_t d = DEVICES_NEVER;
+
+	for (int i = 0; i < bus->ntimers; i++)
+		if (bus->timers[i]->deadline < d)
+			d = bus->timers[i]->deadline;
+	return d;
+}
+
+/*
+ * A timer that keeps re-arming itself at or before `now` (a periodic device
+ * far behind a stalled host) runs at most this many times per call; the
+ * next call continues.  Real edge-triggered lines lose such ticks anyway.
+ */
+#define CATCH_UP_MAX 64
+
+void devices_bus_run_timers(struct devices_bus *bus, uint64_t now)
+{
+	for (int i = 0; i < bus->ntimers; i++) {
+		struct devices_timer *t = bus->timers[i];
+
+		for (int n = 0; n < CATCH_UP_MAX && t->deadline <= now; n++) {
+			uint64_t before = t->deadline;
+
+			t->fire(t->s, now);
+			if (t->deadline == before)	/* did not re-arm: disarm */
+				t->deadline = DEVICES_NEVER;
+		}
+	}
+}

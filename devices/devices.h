@@ -26,24 +26,59 @@ struct devices_range {
 	void *s;
 };
 
-/* The I/O port bus: a small sorted table of non-overlapping port ranges. */
+
+/*
+ * What devices may ask of the machine they are plugged into.  Passed at init
+ * so that a unit test can plug a device into a fake machine (with a fake
+ * clock).  Any callback may be NULL: the device then does without it.
+ */
+struct devices_machine {
+	void *ctx;
+	/* Stop the VM; bt exits with `status` (isa-debug-exit, poweroff). */
+	void (*request_exit)(void *ctx, int status);
+	/* Drive ISA interrupt line `irq` (0..15) to `level` (0 or 1).  In bt
+	 * this goes to the 8259A pair. */
+	void (*set_irq)(void *ctx, int irq, int level);
+	/* The PIC pair's INTR output to the CPU changed to `level`. */
+	void (*set_intr)(void *ctx, int level);
+	/* The machine's virtual clock: nanoseconds, monotonic, starting near 0
+	 * when the VM is created.  Devices compute their state from it lazily. */
+	uint64_t (*now_ns)(void *ctx);
+	/* System reset requested (i8042 command 0xFE, output port bit 0,
+	 * port 0x92 bit 0). */
+	void (*request_reset)(void *ctx);
+	/* The A20 gate changed (i8042 output port bit 1, port 0x92 bit 1). */
+	void (*set_a20)(void *ctx, int on);
+};
+
+/*
+ * A device timer: `fire` runs once the machine's clock reaches `deadline`
+ * (the device re-arms it by setting a new deadline, disarms it with
+ * DEVICES_NEVER).  Timers are only needed for events that must reach the CPU
+ * without the guest looking (interrupts); everything else is computed from
+ * the clock when the guest reads it.  A device that changes a deadline
+ * outside fire() needs nothing else: the machine reads the deadlines again
+ * after every port access and every timer run.
+ */
+#define DEVICES_NEVER UINT64_MAX
+
+struct devices_timer {
+	uint64_t deadline;
+	void (*fire)(void *s, uint64_t now);
+	void *s;
+	const char *name;
+};
+
+#define DEVICES_TIMERS_MAX 16
+
+/* The I/O port bus: a small sorted table of non-overlapping port ranges,
+ * and the timers of the devices on it. */
 struct devices_bus {
 	struct devices_range r[DEVICES_BUS_MAX];
 	int n;
 	uint64_t unclaimed_reads, unclaimed_writes;
-};
-
-/*
- * What devices may ask of the machine they are plugged into.  Passed at init
- * so that a unit test can plug a device into a fake machine.
- */
-struct devices_machine {
-	void *ctx;
-	/* Stop the VM; bt exits with `status` (isa-debug-exit, reset, poweroff). */
-	void (*request_exit)(void *ctx, int status);
-	/* Drive ISA interrupt line `irq` (0..15) to `level`; may be NULL until
-	 * the PIC exists. */
-	void (*set_irq)(void *ctx, int irq, int level);
+	struct devices_timer *timers[DEVICES_TIMERS_MAX];
+	int ntimers;
 };
 
 void devices_bus_init(struct devices_bus *bus);
@@ -55,6 +90,14 @@ int devices_bus_register(struct devices_bus *bus, uint16_t base, uint16_t len,
 uint32_t devices_bus_in(struct devices_bus *bus, uint16_t port, int size);
 void devices_bus_out(struct devices_bus *bus, uint16_t port, uint32_t value, int size);
 void devices_bus_reset(struct devices_bus *bus);
+
+/* Timers: registration (-ENOSPC when full), the earliest deadline
+ * (DEVICES_NEVER if none), and running every timer whose deadline is at or
+ * before `now` (a timer that re-arms itself in the past runs again, up to a
+ * bound, so a late machine catches up without looping forever). */
+int devices_bus_add_timer(struct devices_bus *bus, struct devices_timer *t);
+uint64_t devices_bus_next_deadline(const struct devices_bus *bus);
+void devices_bus_run_timers(struct devices_bus *bus, uint64_t now);
 
 /* 16550A UART.  Transmitted bytes go to out_fd. */
 struct devices_uart16550;
@@ -69,6 +112,52 @@ struct devices_debugexit *devices_debugexit_create(struct devices_bus *bus,
 						   uint16_t base,
 						   const struct devices_machine *m);
 void devices_debugexit_destroy(struct devices_debugexit *d);
+
+/*
+ * 8259A PIC pair (master at 0x20, slave at 0xA0 on the master's IRQ 2) and
+ * the ELCR at 0x4D0/0x4D1.  IRQ lines come in through devices_pic_set_irq
+ * (bt's machine->set_irq calls it); the INTR output goes to
+ * machine->set_intr.
+ */
+struct devices_pic;
+struct devices_pic *devices_pic_create(struct devices_bus *bus, const struct devices_machine *m);
+void devices_pic_destroy(struct devices_pic *p);
+void devices_pic_set_irq(struct devices_pic *p, int irq, int level);
+/* The level of INTR now: an unmasked request outranks everything in service. */
+int devices_pic_intr(const struct devices_pic *p);
+/* The CPU's interrupt acknowledge cycle: the vector to deliver (a spurious
+ * IRQ 7 or 15 vector when the request went away). */
+int devices_pic_ack(struct devices_pic *p);
+
+/* 8254 PIT at 0x40-0x43 (IRQ 0) and system control port B at 0x61 (channel
+ * 2 gate and output, speaker, refresh toggle). */
+struct devices_pit;
+struct devices_pit *devices_pit_create(struct devices_bus *bus, const struct devices_machine *m);
+void devices_pit_destroy(struct devices_pit *p);
+
+/* MC146818 RTC/CMOS at 0x70/0x71 (IRQ 8); the time of day comes from the
+ * host's clock (UTC) at creation and runs with the machine's clock. */
+struct devices_rtc;
+struct devices_rtc *devices_rtc_create(struct devices_bus *bus, const struct devices_machine *m);
+void devices_rtc_destroy(struct devices_rtc *r);
+/* Port 0x70 bit 7: NMIs are masked. */
+int devices_rtc_nmi_masked(const struct devices_rtc *r);
+/* CMOS bytes the machine fills in at boot (memory sizes at 0x15-0x18,
+ * 0x30-0x31, 0x34-0x35, ...). */
+void devices_rtc_set_cmos(struct devices_rtc *r, int index, uint8_t value);
+
+/* i8042 keyboard controller at 0x60/0x64 (IRQ 1, 12), no devices behind it
+ * beyond a keyboard that answers its basic commands. */
+struct devices_i8042;
+struct devices_i8042 *devices_i8042_create(struct devices_bus *bus,
+					   const struct devices_machine *m);
+void devices_i8042_destroy(struct devices_i8042 *k);
+
+/* Port 0x92, System Control Port A: fast A20 (bit 1) and fast reset (bit 0). */
+struct devices_port92;
+struct devices_port92 *devices_port92_create(struct devices_bus *bus,
+					     const struct devices_machine *m);
+void devices_port92_destroy(struct devices_port92 *p);
 
 /* Port 0x80: POST code latch; reads return the last value written. */
 struct devices_port80;
