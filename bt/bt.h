@@ -21,7 +21,9 @@
 	OPT(tu_max_insns, U64, "tu-max-insns", 64, 1, 1024,                            \
 	    "size cap of a translation unit, in guest instructions")                  \
 	OPT(tcache_mib, U64, "tcache-mib", 64, 1, 1024,                                \
-	    "translation cache size in MiB (full flush when full)")
+	    "translation cache size in MiB (full flush when full)")                   \
+	OPT(reboot, BOOL, "reboot", 0, 0, 1,                                           \
+	    "restart the guest when it resets the machine, instead of exiting")
 
 struct bt_options {
 #define BT_OPT_FIELD_STR(f) const char *f;

@@ -18,6 +18,75 @@ static void vm_request_exit(void *ctx, int status)
 	monitor_stop(v, status, NULL);
 }
 
+static void vm_set_irq(void *ctx, int irq, int level)
+{
+	struct vcpu *v = ctx;
+	if (v->vm->pic)
+		devices_pic_set_irq(v->vm->pic, irq, level);
+}
+
+/* The PIC's INTR pin: translated code notices at its next unit boundary. */
+static void vm_set_intr(void *ctx, int level)
+{
+	struct vcpu *v = ctx;
+	v->intr = (uint8_t)(level != 0);
+	if (level)
+		v->exit_request = 1;
+}
+
+static uint64_t vm_now_ns(void *ctx)
+{
+	struct vcpu *v = ctx;
+	return monitor_now_ns(v->vm);
+}
+
+/* Exit status after a guest-requested reset without --reboot: 0, as
+ * QEMU's -no-reboot gives (a reboot is a clean way for a guest to end). */
+#define RESET_EXIT_STATUS 0
+
+static void vm_request_reset(void *ctx)
+{
+	struct vcpu *v = ctx;
+	v->reset_requested = true;
+	monitor_stop(v, RESET_EXIT_STATUS, NULL);
+}
+
+/*
+ * bt does not mask address bit 20: every protected-mode guest enables A20
+ * before it matters, and masking it would mean remapping the kernel view.
+ * Record what the guest asked for, and say so once if it turns A20 off.
+ */
+static void vm_set_a20(void *ctx, int on)
+{
+	struct vcpu *v = ctx;
+	static bool warned;
+	v->vm->a20 = on;
+	if (!on && !warned) {
+		warned = true;
+		fprintf(stderr, "bt: the guest disabled A20; bt keeps it enabled\n");
+	}
+}
+
+/* CMOS bytes a PC BIOS leaves for the OS (memory sizes, equipment). */
+static void fill_cmos(struct devices_rtc *rtc, uint64_t ram)
+{
+	uint64_t ext_kib = ram > (1u << 20) ? (ram - (1u << 20)) >> 10 : 0;
+	uint64_t above16 = ram > (16u << 20) ? (ram - (16u << 20)) >> 16 : 0;
+	if (ext_kib > 0xffff)
+		ext_kib = 0xffff;
+	if (above16 > 0xffff)
+		above16 = 0xffff;
+	devices_rtc_set_cmos(rtc, 0x15, 640 & 0xff);	/* base memory, KiB */
+	devices_rtc_set_cmos(rtc, 0x16, 640 >> 8);
+	devices_rtc_set_cmos(rtc, 0x17, (uint8_t)ext_kib);	/* extended memory, KiB */
+	devices_rtc_set_cmos(rtc, 0x18, (uint8_t)(ext_kib >> 8));
+	devices_rtc_set_cmos(rtc, 0x30, (uint8_t)ext_kib);
+	devices_rtc_set_cmos(rtc, 0x31, (uint8_t)(ext_kib >> 8));
+	devices_rtc_set_cmos(rtc, 0x34, (uint8_t)above16);	/* above 16 MiB, 64 KiB units */
+	devices_rtc_set_cmos(rtc, 0x35, (uint8_t)(above16 >> 8));
+	devices_rtc_set_cmos(rtc, 0x14, 0x02);	/* equipment: x87 absent, no floppy */
+}
+
 /* Guest code fetch for the translator: paging is off, linear = physical. */
 static size_t fetch_code(void *ctx, uint32_t eip, uint8_t *buf, size_t len)
 {
@@ -88,15 +157,26 @@ int bt_vm_run(const struct bt_options *o)
 	}
 
 	devices_bus_init(&vm.bus);
-	vm.machine = (struct devices_machine){ .ctx = v, .request_exit = vm_request_exit };
+	vm.machine = (struct devices_machine){
+		.ctx = v, .request_exit = vm_request_exit, .set_irq = vm_set_irq,
+		.set_intr = vm_set_intr, .now_ns = vm_now_ns, .request_reset = vm_request_reset,
+		.set_a20 = vm_set_a20,
+	};
+	vm.a20 = true;
+	vm.pic = devices_pic_create(&vm.bus, &vm.machine);
+	struct devices_pit *pit = devices_pit_create(&vm.bus, &vm.machine);
+	struct devices_rtc *rtc = devices_rtc_create(&vm.bus, &vm.machine);
+	struct devices_i8042 *kbc = devices_i8042_create(&vm.bus, &vm.machine);
+	struct devices_port92 *p92 = devices_port92_create(&vm.bus, &vm.machine);
 	struct devices_uart16550 *com1 = devices_uart16550_create(&vm.bus, 0x3f8, 4, STDOUT_FILENO,
 								   &vm.machine);
 	struct devices_debugexit *dbg = devices_debugexit_create(&vm.bus, 0xf4, &vm.machine);
 	struct devices_port80 *p80 = devices_port80_create(&vm.bus, 0x80);
-	if (!com1 || !dbg || !p80) {
+	if (!vm.pic || !pit || !rtc || !kbc || !p92 || !com1 || !dbg || !p80) {
 		fprintf(stderr, "bt: cannot create the PC devices: %s\n", strerror(errno));
 		goto out_dev;
 	}
+	fill_cmos(rtc, vm.mem.size);
 
 	r = runtime_init(&rt, v, o->tcache_mib << 20, (uint32_t)o->tu_max_insns, o->stats,
 			 fetch_code, &vm.mem);
@@ -109,11 +189,36 @@ int bt_vm_run(const struct bt_options *o)
 		fprintf(stderr, "bt: cannot install signal handlers: %s\n", strerror(-r));
 		goto out_rt;
 	}
+	r = monitor_clock_init(&vm);
+	if (r < 0) {
+		fprintf(stderr, "bt: cannot create the host timer for the guest clock: %s\n",
+			strerror(-r));
+		goto out_rt;
+	}
+	vm.dump_recent = runtime_dump_recent;
+	vm.dump_ctx = &rt;
 	monitor_vcpu_reset_multiboot(v, &boot);
 	v->tsc_offset = __rdtsc();
-	status = runtime_run(&rt);
+	for (;;) {
+		status = runtime_run(&rt);
+		if (!v->reset_requested || !o->reboot)
+			break;
+		/* A machine reset with --reboot: devices and CPU to their reset
+		 * state, the kernel loaded afresh, translations dropped. */
+		runtime_reset(&rt);
+		devices_bus_reset(&vm.bus);
+		r = monitor_multiboot_load(&vm.mem, o->kernel, o->append, &boot, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "bt: reboot: %s\n", err);
+			status = 1;
+			break;
+		}
+		monitor_vcpu_restart(v);
+		monitor_vcpu_reset_multiboot(v, &boot);
+	}
 	if (o->stats)
 		runtime_print_stats(&rt, stderr);
+	monitor_clock_destroy(&vm);
 out_rt:
 	runtime_destroy(&rt);
 out_dev:
@@ -123,6 +228,16 @@ out_dev:
 		devices_debugexit_destroy(dbg);
 	if (p80)
 		devices_port80_destroy(p80);
+	if (p92)
+		devices_port92_destroy(p92);
+	if (kbc)
+		devices_i8042_destroy(kbc);
+	if (rtc)
+		devices_rtc_destroy(rtc);
+	if (pit)
+		devices_pit_destroy(pit);
+	if (vm.pic)
+		devices_pic_destroy(vm.pic);
 out_mem:
 	monitor_guestmem_destroy(&vm.mem);
 	return status;

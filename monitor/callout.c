@@ -1,10 +1,35 @@
 /* monitor/callout.c: dispatching callouts from translated code, and the pre-entry service. */
 #include "monitor/internal.h"
 
+/* Instructions that are #GP(0) outside ring 0 (SDM vol. 3, 5.9). */
+static int privileged(struct vcpu *v, const struct translator_callout *co)
+{
+	if (v->cpl == 0)
+		return 0;
+	ZydisMnemonic m = co->in.zi.mnemonic;
+	switch (co->kind) {
+	case CO_MOVCR: case CO_MOVDR: case CO_HLT: case CO_RDMSR: case CO_WRMSR:
+		return monitor_need_cpl0(v, co);
+	case CO_DTR:
+		return m == ZYDIS_MNEMONIC_LGDT || m == ZYDIS_MNEMONIC_LIDT ? monitor_need_cpl0(v, co) : 0;
+	case CO_SYSDESC:
+		return m == ZYDIS_MNEMONIC_LLDT || m == ZYDIS_MNEMONIC_LTR ? monitor_need_cpl0(v, co) : 0;
+	case CO_CACHE:
+		return m == ZYDIS_MNEMONIC_SMSW ? 0 : monitor_need_cpl0(v, co);
+	case CO_RDTSC:
+		return (v->cr4 & CR4_TSD) ? monitor_need_cpl0(v, co) : 0;
+	default:
+		return 0;
+	}
+}
+
 int monitor_callout(struct vcpu *v, const struct translator_callout *co)
 {
 	if (co->kind < 32)
 		v->vm->callouts[co->kind]++;
+	int r = privileged(v, co);
+	if (r)
+		return r;
 	switch (co->kind) {
 	case CO_IO: return monitor_io(v, co);
 	case CO_STRIO: return monitor_strio(v, co);
@@ -18,6 +43,11 @@ int monitor_callout(struct vcpu *v, const struct translator_callout *co)
 	case CO_SEGREAD: return monitor_segread(v, co);
 	case CO_SYSDESC: return monitor_sysdesc(v, co);
 	case CO_FARJMP: return monitor_farjmp(v, co);
+	case CO_FARCALL: return monitor_farcall(v, co);
+	case CO_FARRET: return monitor_farret(v, co);
+	case CO_IFLAGS: return monitor_iflags(v, co);
+	case CO_LIMIT: return monitor_limit_fault(v, co);
+	case CO_STACK: return monitor_stack(v, co);
 	case CO_IRET: return monitor_iret(v, co);
 	case CO_INT: v->eip = co->eip; return monitor_int(v, co);
 	case CO_HLT: return monitor_hlt(v, co);
@@ -34,12 +64,23 @@ int monitor_callout(struct vcpu *v, const struct translator_callout *co)
 		v->eip = co->eip;
 		monitor_raise(v, VEC_UD, -1);
 		return EXIT_FAULT;
-	case CO_FPU:
+	case CO_FPU: {
+		/* #NM comes first (SDM vol. 3, 2.5, Table 2-2): EM or TS for x87
+		 * instructions, TS with MP for WAIT/FWAIT (which EM ignores). */
+		bool wait = co->in.zi.mnemonic == ZYDIS_MNEMONIC_FWAIT;
 		v->eip = co->eip;
+		if (wait ? (v->cr0 & (CR0_TS | CR0_MP)) == (CR0_TS | CR0_MP)
+			 : (v->cr0 & (CR0_EM | CR0_TS)) != 0) {
+			monitor_raise(v, VEC_NM, -1);
+			return EXIT_FAULT;
+		}
+		if (wait)
+			return 0;	/* no x87 state, so no pending x87 exception */
 		monitor_stop(v, 2, "guest executed an x87/MMX/SSE instruction (%s) at eip 0x%08x; "
 			     "FPU state is not virtualized yet",
 			     ZydisMnemonicGetString(co->in.zi.mnemonic), co->eip);
 		return EXIT_STOP;
+	}
 	default:
 		v->eip = co->eip;
 		monitor_stop(v, 2, "guest executed %s at eip 0x%08x, which bt does not "
@@ -48,16 +89,45 @@ int monitor_callout(struct vcpu *v, const struct translator_callout *co)
 	}
 }
 
+/*
+ * Maskable interrupts are taken here, between units (SDM vol. 3, 6.8.1:
+ * only when IF=1, and not in the shadow of STI or MOV SS).  The INTA cycle
+ * happens at delivery, as on a real bus: the PIC picks the vector then.
+ */
+static void take_interrupt(struct vcpu *v)
+{
+	struct monitor_vm *vm = v->vm;
+	int vec = devices_pic_ack(vm->pic);
+	vm->irqs_delivered++;
+	v->halted = false;
+	monitor_deliver(v, vec, -1, v->eip, DELIVER_EXT);
+}
+
 bool monitor_service(struct vcpu *v)
 {
+	struct monitor_vm *vm = v->vm;
 	v->exit_request = 0;
 	if (v->fault_sig)
 		monitor_host_fault(v);
 	if (v->exc_pending && !v->stopping)
 		monitor_deliver_pending(v);
-	if (v->stopping) {
-		v->exit_request = 1;
-		return false;
+	for (;;) {
+		monitor_clock_sync(vm);
+		if (v->stopping)
+			break;
+		if (v->intr && v->vif && !v->shadow && vm->pic) {
+			take_interrupt(v);
+			continue;	/* the handler's first insn may be in a shadow too */
+		}
+		if (!v->halted)
+			return true;
+		if (!v->vif || !monitor_clock_sleep(vm)) {
+			monitor_stop(v, 2, "guest halted at eip 0x%08x with %s; nothing can wake it",
+				     v->eip, v->vif ? "no device timer running"
+						    : "interrupts disabled");
+			break;
+		}
 	}
-	return true;
+	v->exit_request = 1;
+	return false;
 }

@@ -70,16 +70,19 @@ int monitor_movcr(struct vcpu *v, const struct translator_callout *co)
 
 int monitor_movdr(struct vcpu *v, const struct translator_callout *co)
 {
-	/* XXX: breakpoints in DR0-DR3/DR7 are stored but not armed yet. */
+	/* Breakpoints are checked by the dispatcher (monitor/debug.c). */
 	const struct translator_insn *in = &co->in;
 	bool to_dr = ZydisRegisterGetClass(in->ops[0].reg.value) == ZYDIS_REGCLASS_DEBUG;
 	ZydisRegister dr = to_dr ? in->ops[0].reg.value : in->ops[1].reg.value;
 	ZydisRegister gpr = to_dr ? in->ops[1].reg.value : in->ops[0].reg.value;
 	int n = ZydisRegisterGetId(dr);
 	v->eip = co->eip;
+	int r = monitor_debug_general_detect(v);
+	if (r)
+		return r;
 	/* DR4/DR5 alias DR6/DR7 unless CR4.DE (SDM vol. 3, 18.2.2). */
 	if (n == 4 || n == 5) {
-		if (v->cr4 & 0x8) {
+		if (v->cr4 & CR4_DE) {
 			monitor_raise(v, VEC_UD, -1);
 			return EXIT_FAULT;
 		}
@@ -91,7 +94,10 @@ int monitor_movdr(struct vcpu *v, const struct translator_callout *co)
 				  : op_reg_read(v, gpr);
 	else
 		op_reg_write(v, gpr, v->dr[n]);
-	return 0;
+	/* A new DR7 may arm or disarm breakpoints: leave, so the dispatcher
+	 * picks the translation mode again. */
+	v->eip = co->next_eip;
+	return to_dr && n == 7 ? EXIT_CALLOUT : 0;
 }
 
 int monitor_cache(struct vcpu *v, const struct translator_callout *co)
@@ -106,7 +112,7 @@ int monitor_cache(struct vcpu *v, const struct translator_callout *co)
 		/* LMSW loads PE, MP, EM, TS and cannot clear PE (SDM vol. 2, LMSW). */
 		uint32_t val;
 		if (op_read(v, &in->ops[0], 2, &val) < 0)
-			return EXIT_STOP;
+			return monitor_op_fail(v);
 		v->cr0 = (v->cr0 & ~0xeu) | (val & 0xf) | (v->cr0 & CR0_PE);
 		break;
 	}
@@ -114,7 +120,7 @@ int monitor_cache(struct vcpu *v, const struct translator_callout *co)
 		const ZydisDecodedOperand *dst = &in->ops[0];
 		int size = dst->type == ZYDIS_OPERAND_TYPE_MEMORY ? 2 : dst->size / 8;
 		if (op_write(v, dst, size, v->cr0) < 0)
-			return EXIT_STOP;
+			return monitor_op_fail(v);
 		break;
 	}
 	default:

@@ -1,4 +1,4 @@
-/* monitor/descriptors.c: GDT/IDT/LDT registers, segment loads and reads, far JMP. */
+/* monitor/descriptors.c: GDT/IDT/LDT registers, segment loads and reads, LAR/LSL/VERR/VERW/ARPL. */
 #include "monitor/internal.h"
 
 int desc_read(struct vcpu *v, uint16_t sel, uint64_t *d)
@@ -72,6 +72,7 @@ int seg_load(struct vcpu *v, int s, uint16_t sel)
 			return -1;
 		}
 	}
+	desc_set_accessed(v, sel, d);
 	monitor_seg_cache(v, s, sel, d);
 	return 0;
 }
@@ -102,6 +103,15 @@ int monitor_dtr(struct vcpu *v, const struct translator_callout *co)
 	return monitor_write_lin(v, lin, b, 6) < 0 ? EXIT_STOP : 0;
 }
 
+/* MOV SS and POP SS hold off interrupts and debug traps until after the
+ * next instruction, so a stack switch with MOV SS; MOV ESP is atomic
+ * (SDM vol. 3, 6.8.3).  LSS does not need it and does not get it. */
+static void ss_shadow(struct vcpu *v)
+{
+	v->shadow = true;
+	v->shadow_ss = true;
+}
+
 int monitor_segload(struct vcpu *v, const struct translator_callout *co)
 {
 	const struct translator_insn *in = &co->in;
@@ -116,7 +126,7 @@ int monitor_segload(struct vcpu *v, const struct translator_callout *co)
 			return EXIT_FAULT;
 		}
 		if (op_read(v, &in->ops[1], 2, &sel) < 0)
-			return EXIT_STOP;
+			return monitor_op_fail(v);
 		break;
 	case ZYDIS_MNEMONIC_POP: {
 		s = translator_seg_index(in->ops[0].reg.value);
@@ -128,6 +138,8 @@ int monitor_segload(struct vcpu *v, const struct translator_callout *co)
 			return EXIT_FAULT;
 		v->regs[R_ESP] += (uint32_t)size;
 		v->eip = co->next_eip;
+		if (s == S_SS)
+			ss_shadow(v);
 		return EXIT_CALLOUT;
 	}
 	default: {	/* LDS LES LFS LGS LSS r, m16:32 */
@@ -153,10 +165,9 @@ int monitor_segload(struct vcpu *v, const struct translator_callout *co)
 	}
 	if (seg_load(v, s, (uint16_t)sel) < 0)
 		return EXIT_FAULT;
-	/* A load of SS inhibits interrupts for one instruction (SDM vol. 3,
-	 * 6.8.3); ending the unit here and checking at the next entry is a
-	 * superset of that.  XXX: exact shadow with interrupt delivery. */
 	v->eip = co->next_eip;
+	if (s == S_SS)
+		ss_shadow(v);
 	return EXIT_CALLOUT;
 }
 
@@ -181,7 +192,58 @@ int monitor_segread(struct vcpu *v, const struct translator_callout *co)
 	const ZydisDecodedOperand *dst = &in->ops[0];
 	int size = dst->type == ZYDIS_OPERAND_TYPE_MEMORY ? 2 : dst->size / 8;
 	v->eip = co->eip;
-	return op_write(v, dst, size, sel) < 0 ? EXIT_STOP : 0;
+	return op_write(v, dst, size, sel) < 0 ? monitor_op_fail(v) : 0;
+}
+
+static void set_zf(struct vcpu *v, bool zf)
+{
+	v->aflags = (v->aflags & ~EFL_ZF) | (zf ? EFL_ZF : 0);
+}
+
+/*
+ * LAR, LSL, VERR, VERW (SDM vol. 2): look a selector up without loading it
+ * and without faulting on it; ZF says whether it passed.  System types LAR
+ * accepts: TSSs, LDT, call and task gates; LSL: TSSs and LDT only.  Every
+ * type but conforming code needs DPL >= CPL and DPL >= RPL.
+ */
+static int access_check(struct vcpu *v, const struct translator_callout *co)
+{
+	const struct translator_insn *in = &co->in;
+	ZydisMnemonic m = in->zi.mnemonic;
+	bool verify = m == ZYDIS_MNEMONIC_VERR || m == ZYDIS_MNEMONIC_VERW;
+	uint32_t sel;
+	if (op_read(v, &in->ops[verify ? 0 : 1], 2, &sel) < 0)
+		return monitor_op_fail(v);
+	sel &= 0xffff;
+	uint64_t d;
+	bool ok = (sel & 0xfffc) != 0;
+	int r = ok ? desc_read(v, (uint16_t)sel, &d) : -1;
+	if (r == -2)
+		return EXIT_STOP;
+	ok = r == 0;
+	struct desc x = desc_decode(ok ? d : 0);
+	if (ok && !(DESC_CONFORMING(x) && (m == ZYDIS_MNEMONIC_LAR || m == ZYDIS_MNEMONIC_LSL ||
+					   m == ZYDIS_MNEMONIC_VERR)))
+		ok = x.dpl >= v->cpl && x.dpl >= (sel & 3);
+	if (ok && !x.s) {
+		static const bool lar_ok[16] = { [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1,
+						 [9] = 1, [11] = 1, [12] = 1 };
+		static const bool lsl_ok[16] = { [1] = 1, [2] = 1, [3] = 1, [9] = 1, [11] = 1 };
+		ok = m == ZYDIS_MNEMONIC_LAR ? lar_ok[x.type] : m == ZYDIS_MNEMONIC_LSL && lsl_ok[x.type];
+	}
+	if (ok && m == ZYDIS_MNEMONIC_VERR)
+		ok = DESC_READABLE(x);
+	if (ok && m == ZYDIS_MNEMONIC_VERW)
+		ok = DESC_WRITABLE(x);
+	if (ok && !verify) {
+		const ZydisDecodedOperand *dst = &in->ops[0];
+		uint32_t val = m == ZYDIS_MNEMONIC_LAR ? (uint32_t)(d >> 32) & 0x00f0ff00u : x.limit;
+		if (dst->size == 16)
+			val &= m == ZYDIS_MNEMONIC_LAR ? 0xff00u : 0xffffu;
+		op_reg_write(v, dst->reg.value, val);
+	}
+	set_zf(v, ok);
+	return 0;
 }
 
 int monitor_sysdesc(struct vcpu *v, const struct translator_callout *co)
@@ -194,14 +256,14 @@ int monitor_sysdesc(struct vcpu *v, const struct translator_callout *co)
 		const ZydisDecodedOperand *dst = &in->ops[0];
 		uint16_t sel = in->zi.mnemonic == ZYDIS_MNEMONIC_SLDT ? v->ldtr.sel : v->tr.sel;
 		int size = dst->type == ZYDIS_OPERAND_TYPE_MEMORY ? 2 : dst->size / 8;
-		return op_write(v, dst, size, sel) < 0 ? EXIT_STOP : 0;
+		return op_write(v, dst, size, sel) < 0 ? monitor_op_fail(v) : 0;
 	}
 	case ZYDIS_MNEMONIC_LLDT:
 	case ZYDIS_MNEMONIC_LTR: {
 		uint32_t sel;
 		uint64_t d;
 		if (op_read(v, &in->ops[0], 2, &sel) < 0)
-			return EXIT_STOP;
+			return monitor_op_fail(v);
 		bool ldt = in->zi.mnemonic == ZYDIS_MNEMONIC_LLDT;
 		if (ldt && (sel & 0xfffc) == 0) {
 			v->ldtr = (struct vcpu_segment){ .sel = (uint16_t)sel };
@@ -238,34 +300,19 @@ int monitor_sysdesc(struct vcpu *v, const struct translator_callout *co)
 		}
 		return 0;
 	}
+	case ZYDIS_MNEMONIC_ARPL: {
+		/* ARPL r/m16, r16: raise the RPL of the destination to the
+		 * source's (SDM vol. 2, ARPL); only ZF changes. */
+		uint32_t dst, src;
+		if (op_read(v, &in->ops[0], 2, &dst) < 0 || op_read(v, &in->ops[1], 2, &src) < 0)
+			return monitor_op_fail(v);
+		bool adjust = (dst & 3) < (src & 3);
+		if (adjust && op_write(v, &in->ops[0], 2, (dst & ~3u) | (src & 3)) < 0)
+			return monitor_op_fail(v);
+		set_zf(v, adjust);
+		return 0;
+	}
 	default:
-		/* XXX: LAR, LSL, VERR, VERW and ARPL come with the CPU issue. */
-		monitor_stop(v, 2, "guest executed %s at eip 0x%08x, which bt does not virtualize yet",
-			     ZydisMnemonicGetString(in->zi.mnemonic), co->eip);
-		return EXIT_STOP;
+		return access_check(v, co);
 	}
-}
-
-int monitor_farjmp(struct vcpu *v, const struct translator_callout *co)
-{
-	const struct translator_insn *in = &co->in;
-	const ZydisDecodedOperand *op = &in->ops[0];
-	uint32_t sel, off;
-	v->eip = co->eip;
-	if (op->type == ZYDIS_OPERAND_TYPE_POINTER) {
-		sel = op->ptr.segment;
-		off = op->ptr.offset;
-	} else {
-		int size = in->zi.operand_width / 8;
-		uint32_t lin = op_linear(v, op);
-		off = 0;
-		sel = 0;
-		if (monitor_read_lin(v, lin, &off, (size_t)size) < 0 ||
-		    monitor_read_lin(v, lin + (uint32_t)size, &sel, 2) < 0)
-			return EXIT_STOP;
-	}
-	/* XXX: far JMP through call gates and TSS/task gates: not yet. */
-	if (monitor_load_cs(v, (uint16_t)sel, off) < 0)
-		return v->stopping ? EXIT_STOP : EXIT_FAULT;
-	return EXIT_CALLOUT;
 }

@@ -27,78 +27,17 @@ static bool makes_df(int first, int second)
 	return false;
 }
 
-static bool push32(struct vcpu *v, uint32_t val)
-{
-	uint32_t esp = v->regs[R_ESP] - 4;
-	if (monitor_write_lin(v, v->seg[S_SS].base + esp, &val, 4) < 0)
-		return false;
-	v->regs[R_ESP] = esp;
-	return true;
-}
-
 /* Sets a segment's hidden cache from a descriptor. */
 static void seg_cache(struct vcpu *v, int s, uint16_t sel, uint64_t d)
 {
-	uint32_t lo = (uint32_t)d, hi = (uint32_t)(d >> 32);
-	uint32_t limit = (lo & 0xffff) | (hi & 0xf0000);
-	if (hi & (1u << 23))
-		limit = (limit << 12) | 0xfff;
+	struct desc x = desc_decode(d);
 	v->seg[s] = (struct vcpu_segment){
 		.sel = sel,
-		.base = (lo >> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000u),
-		.limit = limit,
-		.attr = (uint16_t)((hi >> 8) & 0xf0ff),
+		.base = x.base,
+		.limit = x.limit,
+		.attr = (uint16_t)((d >> 40) & 0xf0ff),
 	};
-	v->seg_base[s] = v->seg[s].base;
-}
-
-/*
- * Checks a code segment selector for a same-privilege transfer at CPL 0
- * (SDM vol. 3, 5.8 and 6.12.1) and loads CS.  Returns the fault vector
- * (with *err) or -1 on success.
- */
-static int load_cs(struct vcpu *v, uint16_t sel, int ext, int *err)
-{
-	uint64_t d;
-	*err = (sel & 0xfffc) | ext;
-	if ((sel & 0xfffc) == 0) {
-		*err = ext;
-		return VEC_GP;
-	}
-	if (desc_read(v, sel, &d) < 0)
-		return VEC_GP;
-	uint32_t hi = (uint32_t)(d >> 32);
-	bool code = (hi & 0x1800) == 0x1800;	/* S=1, type bit 3 = code */
-	unsigned dpl = (hi >> 13) & 3;
-	if (!code || dpl > v->cpl || ((sel & 3) > v->cpl))
-		return VEC_GP;
-	if (!(hi & 0x8000))
-		return VEC_NP;
-	if (!(hi & (1u << 22))) {
-		monitor_stop(v, 2, "guest loaded a 16-bit code segment (selector 0x%04x at eip "
-			     "0x%08x); 16-bit code is not virtualized yet", sel, v->eip);
-		return -2;
-	}
-	if (dpl < v->cpl) {
-		monitor_stop(v, 2, "privilege change to ring %u is not virtualized yet", dpl);
-		return -2;
-	}
-	seg_cache(v, S_CS, (uint16_t)((sel & ~3) | v->cpl), d);
-	return -1;
-}
-
-int monitor_load_cs(struct vcpu *v, uint16_t sel, uint32_t eip)
-{
-	int err;
-	int vec = load_cs(v, sel, 0, &err);
-	if (vec == -2)
-		return -1;
-	if (vec >= 0) {
-		monitor_raise(v, vec, err);
-		return -1;
-	}
-	v->eip = eip;
-	return 0;
+	v->seg_base[s] = x.base;
 }
 
 void monitor_seg_cache(struct vcpu *v, int s, uint16_t sel, uint64_t d)
@@ -106,66 +45,267 @@ void monitor_seg_cache(struct vcpu *v, int s, uint16_t sel, uint64_t d)
 	seg_cache(v, s, sel, d);
 }
 
-/* One attempt to deliver; returns -1 on success or the vector of a fault
- * met on the way (with *nerr). */
-static int deliver_once(struct vcpu *v, int vec, int error, uint32_t ret_eip, bool soft,
-			int *nerr)
+void desc_set_accessed(struct vcpu *v, uint16_t sel, uint64_t d)
 {
-	int ext = soft ? 0 : 1;
+	if (d & (1ull << 40))
+		return;
+	uint32_t base = (sel & 4) ? v->ldtr.base : v->gdtr.base;
+	uint8_t b = (uint8_t)(d >> 40) | 1;
+	monitor_write_lin(v, base + (sel & 0xfff8u) + 5, &b, 1);
+}
+
+void desc_set_busy(struct vcpu *v, uint16_t sel, bool busy)
+{
+	uint8_t b;
+	uint32_t a = v->gdtr.base + (sel & 0xfff8u) + 5;
+	if (monitor_read_lin(v, a, &b, 1) < 0)
+		return;
+	b = busy ? (b | 2) : (b & ~2);
+	monitor_write_lin(v, a, &b, 1);
+}
+
+/*
+ * Checks a code segment selector for a transfer that may raise the
+ * privilege level (gates: SDM vol. 3, 5.8.6 and 6.12.1) and returns its
+ * descriptor in *x.  Returns -1 on success or the fault vector with *err.
+ */
+static int check_gate_cs(struct vcpu *v, uint16_t sel, int ext, struct desc *x, int *err)
+{
+	uint64_t d;
+	*err = (sel & 0xfffc) | ext;
+	if ((sel & 0xfffc) == 0) {
+		*err = ext;
+		return VEC_GP;
+	}
+	int r = desc_read(v, sel, &d);
+	if (r == -2)
+		return -2;
+	if (r < 0)
+		return VEC_GP;
+	*x = desc_decode(d);
+	if (!DESC_CODE(*x) || x->dpl > v->cpl)
+		return VEC_GP;
+	if (!x->p)
+		return VEC_NP;
+	if (!x->db) {
+		monitor_stop(v, 2, "guest entered a 16-bit code segment (selector 0x%04x at eip "
+			     "0x%08x); 16-bit code is not virtualized yet", sel, v->eip);
+		return -2;
+	}
+	desc_set_accessed(v, sel, d);
+	return -1;
+}
+
+int monitor_load_cs(struct vcpu *v, uint16_t sel, uint32_t eip)
+{
+	/* JMP/CALL/RET to a code segment at the same privilege (SDM vol. 3,
+	 * 5.8.1): conforming with DPL <= CPL, non-conforming with RPL <= CPL
+	 * and DPL == CPL; CPL does not change. */
+	uint64_t d;
+	int err = sel & 0xfffc;
+	if ((sel & 0xfffc) == 0) {
+		monitor_raise(v, VEC_GP, 0);
+		return -1;
+	}
+	int r = desc_read(v, sel, &d);
+	if (r == -2)
+		return -1;
+	struct desc x = desc_decode(d);
+	if (r < 0 || !DESC_CODE(x) ||
+	    (DESC_CONFORMING(x) ? x.dpl > v->cpl : ((sel & 3) > v->cpl || x.dpl != v->cpl))) {
+		monitor_raise(v, VEC_GP, err);
+		return -1;
+	}
+	if (!x.p) {
+		monitor_raise(v, VEC_NP, err);
+		return -1;
+	}
+	if (!x.db) {
+		monitor_stop(v, 2, "guest entered a 16-bit code segment (selector 0x%04x at eip "
+			     "0x%08x); 16-bit code is not virtualized yet", sel, v->eip);
+		return -1;
+	}
+	if (eip > x.limit) {
+		monitor_raise(v, VEC_GP, 0);
+		return -1;
+	}
+	desc_set_accessed(v, sel, d);
+	seg_cache(v, S_CS, (uint16_t)((sel & ~3) | v->cpl), d);
+	v->eip = eip;
+	return 0;
+}
+
+/*
+ * The new stack of a transfer to an inner privilege level: SSn:ESPn of the
+ * current 32-bit TSS, checked as SDM vol. 3, 6.12.1 and 7.x describe (#TS
+ * for a bad selector or descriptor, #SS if not present).
+ */
+int monitor_tss_stack(struct vcpu *v, unsigned dpl, int ext, uint16_t *ss, uint32_t *esp,
+		      uint64_t *ssd, int *err)
+{
+	unsigned ttype = (v->tr.attr & 0xf);
+	*err = (v->tr.sel & 0xfffc) | ext;
+	if (ttype != SYS_TSS32_BUSY) {
+		if (ttype == SYS_TSS16_BUSY) {
+			monitor_stop(v, 2, "stack switch through a 16-bit TSS is not virtualized yet");
+			return -2;
+		}
+		return VEC_TS;
+	}
+	uint32_t off = 4 + 8 * dpl;
+	if (off + 5 > v->tr.limit)
+		return VEC_TS;
+	uint32_t sel = 0;
+	if (monitor_read_lin(v, v->tr.base + off, esp, 4) < 0 ||
+	    monitor_read_lin(v, v->tr.base + off + 4, &sel, 2) < 0)
+		return -2;
+	*ss = (uint16_t)sel;
+	*err = (sel & 0xfffc) | ext;
+	if ((sel & 0xfffc) == 0) {
+		*err = ext;
+		return VEC_TS;
+	}
+	int r = desc_read(v, *ss, ssd);
+	if (r == -2)
+		return -2;
+	struct desc x = desc_decode(*ssd);
+	if (r < 0 || (sel & 3) != dpl || x.dpl != dpl || !DESC_WRITABLE(x))
+		return VEC_TS;
+	if (!x.p)
+		return VEC_SS;
+	if (!x.db) {
+		monitor_stop(v, 2, "16-bit stack segment 0x%04x is not virtualized yet", sel);
+		return -2;
+	}
+	return -1;
+}
+
+/* Exceptions that are faults (restartable; RF pushed as 1). */
+static bool is_fault(int vec)
+{
+	switch (vec) {
+	case VEC_DE: case VEC_BR: case VEC_UD: case VEC_NM: case VEC_TS: case VEC_NP:
+	case VEC_SS: case VEC_GP: case VEC_PF: case VEC_MF: case VEC_AC: case 19:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* One attempt to deliver; returns -1 on success, -2 if the VM stopped, or
+ * the vector of a fault met on the way (with *nerr). */
+static int deliver_once(struct vcpu *v, int vec, int error, uint32_t ret_eip,
+			enum deliver_kind kind, int *nerr)
+{
+	int ext = kind == DELIVER_SOFT ? 0 : 1;
 	uint32_t idx = (uint32_t)vec * 8;
 	*nerr = (int)(idx | 2 | (uint32_t)ext);
 	if (idx + 7 > v->idtr.limit)
 		return VEC_GP;
-	uint64_t gate;
-	if (monitor_read_lin(v, v->idtr.base + idx, &gate, 8) < 0)
+	uint64_t gd;
+	if (monitor_read_lin(v, v->idtr.base + idx, &gd, 8) < 0)
 		return -2;
-	uint32_t lo = (uint32_t)gate, hi = (uint32_t)(gate >> 32);
-	unsigned type = (hi >> 8) & 0x1f, dpl = (hi >> 13) & 3;
-	if (type != 0x0e && type != 0x0f && type != 0x05 && type != 0x06 && type != 0x07)
+	struct desc g = desc_decode(gd);
+	if (g.s || (g.type != SYS_TASK && g.type != SYS_INTR16 && g.type != SYS_TRAP16 &&
+		    g.type != SYS_INTR32 && g.type != SYS_TRAP32))
 		return VEC_GP;
-	if (soft && dpl < v->cpl)
+	if (kind == DELIVER_SOFT && g.dpl < v->cpl)
 		return VEC_GP;
-	if (!(hi & 0x8000))
+	if (!g.p)
 		return VEC_NP;
-	if (type != 0x0e && type != 0x0f) {
-		monitor_stop(v, 2, "vector %d goes through a %s, which is not virtualized yet", vec,
-			     type == 0x05 ? "task gate" : "16-bit gate");
+	if (vcpu_get_eflags(v) & EFL_VM) {
+		monitor_stop(v, 2, "interrupt from virtual-8086 mode is not virtualized yet");
 		return -2;
 	}
-	uint32_t eflags = vcpu_get_eflags(v);
-	uint16_t old_cs = v->seg[S_CS].sel;
-	struct vcpu_segment saved = v->seg[S_CS];
-	uint32_t saved_esp = v->regs[R_ESP];
-	int r = load_cs(v, (uint16_t)(lo >> 16), ext, nerr);
+	if (g.type == SYS_TASK) {
+		int r = monitor_task_switch(v, g.gsel, TASK_INT, ret_eip, error, ext, nerr);
+		if (r == -1)
+			v->delivered = true;
+		return r;
+	}
+	if (g.type == SYS_INTR16 || g.type == SYS_TRAP16) {
+		monitor_stop(v, 2, "vector %d goes through a 16-bit gate, which is not "
+			     "virtualized yet", vec);
+		return -2;
+	}
+
+	struct desc cs;
+	int r = check_gate_cs(v, g.gsel, ext, &cs, nerr);
 	if (r != -1)
 		return r;
-	if (!push32(v, eflags) || !push32(v, old_cs) || !push32(v, ret_eip) ||
-	    (error >= 0 && !push32(v, (uint32_t)error))) {
-		v->seg[S_CS] = saved;
-		v->seg_base[S_CS] = saved.base;
-		v->regs[R_ESP] = saved_esp;
-		return -2;
+	uint32_t eflags = vcpu_get_eflags(v);
+	if (kind == DELIVER_FAULT)
+		eflags |= EFL_RF;
+	else if (kind == DELIVER_SOFT)
+		eflags &= ~EFL_RF;
+	unsigned ncpl = DESC_CONFORMING(cs) ? v->cpl : cs.dpl;
+
+	uint32_t frame[7];
+	int n = 0;
+	struct vcpu_segment nss = v->seg[S_SS];
+	uint16_t nss_sel = nss.sel;
+	uint32_t esp = v->regs[R_ESP];
+	uint64_t ssd = 0;
+	bool inner = ncpl < v->cpl;
+	if (inner) {
+		uint32_t nesp;
+		r = monitor_tss_stack(v, ncpl, ext, &nss_sel, &nesp, &ssd, nerr);
+		if (r != -1)
+			return r;
+		struct desc sx = desc_decode(ssd);
+		nss = (struct vcpu_segment){ .sel = nss_sel, .base = sx.base, .limit = sx.limit,
+					     .attr = (uint16_t)((ssd >> 40) & 0xf0ff) };
+		frame[n++] = v->seg[S_SS].sel;
+		frame[n++] = v->regs[R_ESP];
+		esp = nesp;
 	}
-	v->eip = (lo & 0xffff) | (hi & 0xffff0000u);
+	frame[n++] = eflags;
+	frame[n++] = v->seg[S_CS].sel;
+	frame[n++] = ret_eip;
+	if (error >= 0)
+		frame[n++] = (uint32_t)error;
+	uint32_t nesp = esp - 4u * (uint32_t)n;
+	if (!seg_in_limit(&nss, nesp, 4u * (uint32_t)n)) {
+		*nerr = inner ? (int)((nss_sel & 0xfffc) | (uint32_t)ext) : ext;
+		return VEC_SS;
+	}
+	if (g.goff > cs.limit) {
+		*nerr = ext;
+		return VEC_GP;
+	}
+	for (int i = 0; i < n; i++)
+		if (monitor_write_lin(v, nss.base + esp - 4u * (uint32_t)(i + 1), &frame[i], 4) < 0)
+			return -2;
+	if (inner) {
+		desc_set_accessed(v, nss_sel, ssd);
+		v->seg[S_SS] = nss;
+		v->seg_base[S_SS] = nss.base;
+		v->cpl = ncpl;
+	}
+	v->regs[R_ESP] = nesp;
+	seg_cache(v, S_CS, (uint16_t)((g.gsel & ~3) | ncpl), cs.raw);
+	v->eip = g.goff;
 	/* SDM vol. 3, 6.12.1: TF, VM, RF and NT are cleared; an interrupt gate
 	 * also clears IF, a trap gate leaves it. */
 	v->vflags &= ~(EFL_TF | EFL_VM | EFL_RF | EFL_NT);
-	if (type == 0x0e)
+	if (g.type == SYS_INTR32)
 		v->vif = 0;
 	v->halted = false;
+	v->delivered = true;
 	return -1;
 }
 
-void monitor_deliver(struct vcpu *v, int vec, int error, uint32_t ret_eip, bool soft)
+void monitor_deliver(struct vcpu *v, int vec, int error, uint32_t ret_eip,
+		     enum deliver_kind kind)
 {
 	for (;;) {
 		int nerr;
-		int nvec = deliver_once(v, vec, error, ret_eip, soft, &nerr);
+		int nvec = deliver_once(v, vec, error, ret_eip, kind, &nerr);
 		if (nvec == -1 || nvec == -2 || v->stopping)
 			return;
 		if (vec == VEC_DF) {
 			fprintf(stderr, "bt: triple fault: vector %d while delivering a double fault "
-				"(the guest's IDT/GDT is unusable); guest state:\n", nvec);
+				"(the guest's IDT/GDT/TSS is unusable); guest state:\n", nvec);
 			monitor_dump_state(v, stderr);
 			monitor_stop(v, 3, NULL);
 			return;
@@ -177,7 +317,7 @@ void monitor_deliver(struct vcpu *v, int vec, int error, uint32_t ret_eip, bool 
 			vec = nvec;
 			error = nerr;
 		}
-		soft = false;
+		kind = DELIVER_FAULT;
 		ret_eip = v->eip;
 	}
 }
@@ -187,7 +327,9 @@ void monitor_deliver_pending(struct vcpu *v)
 	if (!v->exc_pending)
 		return;
 	v->exc_pending = false;
-	monitor_deliver(v, v->exc_vector, v->exc_has_error ? (int)v->exc_error : -1, v->eip, false);
+	int vec = v->exc_vector;
+	monitor_deliver(v, vec, v->exc_has_error ? (int)v->exc_error : -1, v->eip,
+			is_fault(vec) || vec == VEC_DB ? DELIVER_FAULT : DELIVER_EXT);
 }
 
 void monitor_host_fault(struct vcpu *v)
@@ -219,45 +361,155 @@ void monitor_host_fault(struct vcpu *v)
 	v->fault_sig = 0;
 }
 
-static bool pop(struct vcpu *v, int size, uint32_t *val)
+static bool pop_at(struct vcpu *v, uint32_t *esp, int size, uint32_t *val)
 {
 	uint32_t x = 0;
-	if (monitor_read_lin(v, v->seg[S_SS].base + v->regs[R_ESP], &x, (size_t)size) < 0)
+	if (monitor_read_lin(v, v->seg[S_SS].base + *esp, &x, (size_t)size) < 0)
 		return false;
-	v->regs[R_ESP] += (uint32_t)size;
+	*esp += (uint32_t)size;
 	*val = x;
 	return true;
 }
 
+/*
+ * Writes EFLAGS as POPF and IRET do at the current CPL (SDM vol. 2, POPF and
+ * IRET): IOPL only at CPL 0, IF only at CPL <= IOPL; VM, VIF and VIP are
+ * not written here; a 16-bit image leaves the upper half alone.
+ */
+void monitor_write_eflags(struct vcpu *v, uint32_t val, int size)
+{
+	uint32_t old = vcpu_get_eflags(v);
+	uint32_t mask = EFL_ARITH | EFL_TF | EFL_NT | EFL_RF | EFL_AC | EFL_ID;
+	unsigned iopl = (old >> 12) & 3;
+	if (v->cpl == 0)
+		mask |= EFL_IOPL;
+	if (v->cpl <= iopl)
+		mask |= EFL_IF;
+	if (size == 2)
+		mask &= 0xffff;
+	vcpu_set_eflags(v, ((old & ~mask) | (val & mask)) | EFL_FIX1);
+}
+
+void monitor_null_inaccessible(struct vcpu *v)
+{
+	static const int segs[] = { S_ES, S_DS, S_FS, S_GS };
+	for (size_t i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {
+		struct vcpu_segment *s = &v->seg[segs[i]];
+		unsigned dpl = (s->attr >> 5) & 3;
+		bool conforming_code = (s->attr & 0x1c) == 0x1c;
+		if ((s->sel & 0xfffc) == 0 || conforming_code || dpl >= v->cpl)
+			continue;
+		*s = (struct vcpu_segment){ .sel = 0 };
+		v->seg_base[segs[i]] = 0;
+	}
+}
+
 int monitor_iret(struct vcpu *v, const struct translator_callout *co)
 {
-	/* IRET at CPL 0 to CPL 0 (SDM vol. 2, IRET, "protected mode return"). */
+	/* IRET in protected mode (SDM vol. 2, IRET). */
 	int size = co->in.zi.operand_width / 8;
-	uint32_t eip, cs, fl, esp0 = v->regs[R_ESP];
+	uint32_t eip, cs, fl, esp = v->regs[R_ESP];
+	v->eip = co->eip;
 	if (vcpu_get_eflags(v) & EFL_NT) {
-		monitor_stop(v, 2, "IRET with NT=1 (task return) is not virtualized yet");
-		return EXIT_STOP;
+		/* Return from a nested task through the back link (7.4). */
+		uint32_t link = 0;
+		int err;
+		if (monitor_read_lin(v, v->tr.base, &link, 2) < 0)
+			return EXIT_STOP;
+		int r = monitor_task_switch(v, (uint16_t)link, TASK_IRET, co->next_eip, -1, 0, &err);
+		if (r == -2)
+			return EXIT_STOP;
+		if (r >= 0) {
+			monitor_raise(v, r, err);
+			return EXIT_FAULT;
+		}
+		return EXIT_CALLOUT;
 	}
-	if (!pop(v, size, &eip) || !pop(v, size, &cs) || !pop(v, size, &fl))
+	if (!pop_at(v, &esp, size, &eip) || !pop_at(v, &esp, size, &cs) ||
+	    !pop_at(v, &esp, size, &fl))
 		return EXIT_STOP;
+	cs &= 0xffff;
 	if (size == 2)
 		fl = (vcpu_get_eflags(v) & 0xffff0000u) | (fl & 0xffff);
-	if ((cs & 3) > v->cpl) {
-		v->regs[R_ESP] = esp0;
-		monitor_stop(v, 2, "IRET to ring %u is not virtualized yet (eip 0x%08x)", cs & 3,
-			     co->eip);
-		return EXIT_STOP;
-	}
-	if (fl & EFL_VM) {
-		v->regs[R_ESP] = esp0;
+	if ((fl & EFL_VM) && v->cpl == 0) {
 		monitor_stop(v, 2, "IRET to virtual-8086 mode is not virtualized yet");
 		return EXIT_STOP;
 	}
-	if (monitor_load_cs(v, (uint16_t)cs, eip) < 0) {
-		v->regs[R_ESP] = esp0;
+	unsigned rpl = cs & 3;
+	uint64_t d;
+	if ((cs & 0xfffc) == 0) {
+		monitor_raise(v, VEC_GP, 0);
 		return EXIT_FAULT;
 	}
-	vcpu_set_eflags(v, (fl & ~(EFL_VIP | EFL_VIF)) | EFL_FIX1);
+	int r = desc_read(v, (uint16_t)cs, &d);
+	if (r == -2)
+		return EXIT_STOP;
+	struct desc x = desc_decode(d);
+	if (r < 0 || !DESC_CODE(x) || rpl < v->cpl ||
+	    (DESC_CONFORMING(x) ? x.dpl > rpl : x.dpl != rpl)) {
+		monitor_raise(v, VEC_GP, (int)(cs & 0xfffc));
+		return EXIT_FAULT;
+	}
+	if (!x.p) {
+		monitor_raise(v, VEC_NP, (int)(cs & 0xfffc));
+		return EXIT_FAULT;
+	}
+	if (!x.db) {
+		monitor_stop(v, 2, "IRET to a 16-bit code segment is not virtualized yet");
+		return EXIT_STOP;
+	}
+	struct vcpu_segment nss = v->seg[S_SS];
+	uint64_t ssd = 0;
+	uint32_t nesp = esp, ss = 0;
+	if (rpl > v->cpl) {
+		/* Return to an outer level: SS:ESP come off the stack too. */
+		if (!pop_at(v, &esp, size, &nesp) || !pop_at(v, &esp, size, &ss))
+			return EXIT_STOP;
+		ss &= 0xffff;
+		if ((ss & 0xfffc) == 0) {
+			monitor_raise(v, VEC_GP, 0);
+			return EXIT_FAULT;
+		}
+		r = desc_read(v, (uint16_t)ss, &ssd);
+		if (r == -2)
+			return EXIT_STOP;
+		struct desc sx = desc_decode(ssd);
+		if (r < 0 || (ss & 3) != rpl || sx.dpl != rpl || !DESC_WRITABLE(sx)) {
+			monitor_raise(v, VEC_GP, (int)(ss & 0xfffc));
+			return EXIT_FAULT;
+		}
+		if (!sx.p) {
+			monitor_raise(v, VEC_SS, (int)(ss & 0xfffc));
+			return EXIT_FAULT;
+		}
+		nss = (struct vcpu_segment){ .sel = (uint16_t)ss, .base = sx.base,
+					     .limit = sx.limit,
+					     .attr = (uint16_t)((ssd >> 40) & 0xf0ff) };
+	}
+	if (eip > x.limit) {
+		monitor_raise(v, VEC_GP, 0);
+		return EXIT_FAULT;
+	}
+	/* Committed: nothing below faults. */
+	monitor_write_eflags(v, fl, size);
+	if (v->cpl == 0) {
+		v->vflags = (v->vflags & ~(EFL_VIF | EFL_VIP)) | (fl & (EFL_VIF | EFL_VIP));
+		if (size == 2)
+			v->vflags &= ~(EFL_VIF | EFL_VIP);
+	}
+	desc_set_accessed(v, (uint16_t)cs, d);
+	seg_cache(v, S_CS, (uint16_t)cs, d);
+	v->eip = eip;
+	if (rpl > v->cpl) {
+		desc_set_accessed(v, (uint16_t)ss, ssd);
+		v->seg[S_SS] = nss;
+		v->seg_base[S_SS] = nss.base;
+		v->regs[R_ESP] = size == 2 ? (v->regs[R_ESP] & 0xffff0000u) | (nesp & 0xffff) : nesp;
+		v->cpl = rpl;
+		monitor_null_inaccessible(v);
+	} else {
+		v->regs[R_ESP] = esp;
+	}
 	return EXIT_CALLOUT;
 }
 
@@ -265,19 +517,20 @@ int monitor_int(struct vcpu *v, const struct translator_callout *co)
 {
 	switch (co->in.zi.mnemonic) {
 	case ZYDIS_MNEMONIC_INT:
-		monitor_deliver(v, (int)(co->in.ops[0].imm.value.u & 0xff), -1, co->next_eip, true);
+		monitor_deliver(v, (int)(co->in.ops[0].imm.value.u & 0xff), -1, co->next_eip,
+				DELIVER_SOFT);
 		break;
 	case ZYDIS_MNEMONIC_INT3:
-		monitor_deliver(v, VEC_BP, -1, co->next_eip, true);
+		monitor_deliver(v, VEC_BP, -1, co->next_eip, DELIVER_SOFT);
 		break;
 	case ZYDIS_MNEMONIC_INTO:
 		if (!(v->aflags & EFL_OF))
 			return 0;
-		monitor_deliver(v, VEC_OF, -1, co->next_eip, true);
+		monitor_deliver(v, VEC_OF, -1, co->next_eip, DELIVER_SOFT);
 		break;
-	default:	/* INT1/ICEBP: a #DB without the gate DPL check */
-		monitor_deliver(v, VEC_DB, -1, co->next_eip, false);
+	default:	/* INT1/ICEBP: a #DB trap without the gate DPL check */
+		monitor_deliver(v, VEC_DB, -1, co->next_eip, DELIVER_EXT);
 		break;
 	}
-	return EXIT_CALLOUT;
+	return v->stopping ? EXIT_STOP : EXIT_CALLOUT;
 }

@@ -1,8 +1,8 @@
 /* monitor/ioport.c: IN, OUT, INS and OUTS, dispatched to the device bus. */
 #include "monitor/internal.h"
 
-/* XXX: IOPL and the TSS I/O bitmap only matter at CPL > 0, which arrives
- * with ring 3; at CPL 0 every port is accessible (SDM vol. 1, 19.5). */
+/* Outside ring 0, IOPL and then the TSS I/O bitmap decide (SDM vol. 1,
+ * 19.5; monitor/privilege.c); a denied access is #GP(0) before any I/O. */
 
 int monitor_io(struct vcpu *v, const struct translator_callout *co)
 {
@@ -14,6 +14,10 @@ int monitor_io(struct vcpu *v, const struct translator_callout *co)
 	uint16_t p = (uint16_t)(port->type == ZYDIS_OPERAND_TYPE_IMMEDIATE ? port->imm.value.u
 									   : v->regs[R_EDX]);
 	v->eip = co->eip;
+	if (!monitor_io_allowed(v, p, size)) {
+		monitor_raise(v, VEC_GP, 0);
+		return EXIT_FAULT;
+	}
 	if (is_in) {
 		op_reg_write(v, data->reg.value, devices_bus_in(&v->vm->bus, p, size));
 	} else {
@@ -37,6 +41,10 @@ int monitor_strio(struct vcpu *v, const struct translator_callout *co)
 	int32_t step = (v->aflags & EFL_DF) ? -size : size;
 	uint16_t port = (uint16_t)v->regs[R_EDX];
 	v->eip = co->eip;
+	if (!monitor_io_allowed(v, port, size)) {
+		monitor_raise(v, VEC_GP, 0);
+		return EXIT_FAULT;
+	}
 	if (in->zi.address_width != 32) {
 		monitor_stop(v, 2, "16-bit addressing string I/O is not virtualized yet");
 		return EXIT_STOP;

@@ -28,3 +28,8 @@ int monitor_write_lin(struct vcpu *v, uint32_t lin, const void *src, size_t n)
 	}
 	return 0;
 }
+
+int monitor_peek_lin(struct vcpu *v, uint32_t lin, void *dst, size_t n)
+{
+	return monitor_phys_read(&v->vm->mem, lin, dst, n);
+}

@@ -5,34 +5,146 @@
 
 int monitor_hlt(struct vcpu *v, const struct translator_callout *co)
 {
+	/* HLT resumes at the next instruction once an interrupt (or NMI, or
+	 * reset) arrives (SDM vol. 2, HLT); monitor_service sleeps until then. */
 	v->eip = co->next_eip;
-	/* No device raises interrupts yet (the PIC arrives with the CPU issue),
-	 * so a HLT can never end: say so rather than hang. */
-	monitor_stop(v, 2, "guest halted at eip 0x%08x with %s and no interrupt source; "
-		     "it would never wake up", co->eip,
-		     v->vif ? "interrupts enabled" : "interrupts disabled");
-	return EXIT_STOP;
+	v->halted = true;
+	return EXIT_CALLOUT;
+}
+
+static uint64_t guest_tsc(const struct vcpu *v)
+{
+	return __rdtsc() - v->tsc_offset;
 }
 
 int monitor_rdtsc(struct vcpu *v, const struct translator_callout *co)
 {
-	/* CR4.TSD only restricts CPL > 0. */
-	(void)co;
-	uint64_t t = __rdtsc() - v->tsc_offset;
+	/* CR4.TSD only restricts CPL > 0 (checked before the callout). */
+	uint64_t t = guest_tsc(v);
 	v->regs[R_EAX] = (uint32_t)t;
 	v->regs[R_EDX] = (uint32_t)(t >> 32);
+	if (co->in.zi.mnemonic == ZYDIS_MNEMONIC_RDTSCP)
+		v->regs[R_ECX] = v->tsc_aux;
 	return 0;
+}
+
+/* MSR numbers (SDM vol. 4, chapter 2). */
+enum {
+	MSR_TSC = 0x10, MSR_PLATFORM_ID = 0x17, MSR_APIC_BASE = 0x1b, MSR_UCODE_REV = 0x8b,
+	MSR_MTRRCAP = 0xfe, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175,
+	MSR_SYSENTER_EIP = 0x176, MSR_MTRR_PHYS0 = 0x200, MSR_MTRR_FIX64K = 0x250,
+	MSR_MTRR_FIX16K0 = 0x258, MSR_MTRR_FIX16K1 = 0x259, MSR_MTRR_FIX4K0 = 0x268,
+	MSR_PAT = 0x277, MSR_MTRR_DEFTYPE = 0x2ff, MSR_TSC_AUX = 0xc0000103,
+};
+
+/* MTRRcap: 8 variable ranges, fixed ranges, write-combining (bits 0-7, 8, 10). */
+#define MTRRCAP_VALUE 0x508u
+/* The local APIC's base with the BSP flag; EN (bit 11) clear: no APIC is
+ * advertised, so the guest must not find one enabled. */
+#define APIC_BASE_VALUE 0xfee00100u
+
+/* The MTRR MSR slot of idx, or -1 (kept so the guest reads what it wrote;
+ * caching is the host's business). */
+static int mtrr_slot(uint32_t idx)
+{
+	if (idx >= MSR_MTRR_PHYS0 && idx < MSR_MTRR_PHYS0 + 16)
+		return (int)(idx - MSR_MTRR_PHYS0);
+	switch (idx) {
+	case MSR_MTRR_FIX64K: return 16;
+	case MSR_MTRR_FIX16K0: return 17;
+	case MSR_MTRR_FIX16K1: return 18;
+	case MSR_MTRR_DEFTYPE: return 27;
+	default:
+		if (idx >= MSR_MTRR_FIX4K0 && idx < MSR_MTRR_FIX4K0 + 8)
+			return 19 + (int)(idx - MSR_MTRR_FIX4K0);
+		return -1;
+	}
+}
+
+static bool pat_valid(uint64_t val)
+{
+	/* Each entry: UC, WC, WT, WP, WB or UC- (0, 1, 4, 5, 6, 7). */
+	for (int i = 0; i < 8; i++) {
+		unsigned t = (val >> (8 * i)) & 0xff;
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
+static bool rdmsr(struct vcpu *v, uint32_t idx, uint64_t *val)
+{
+	int slot = mtrr_slot(idx);
+	if (slot >= 0) {
+		*val = v->mtrr[slot];
+		return true;
+	}
+	switch (idx) {
+	case MSR_TSC: *val = guest_tsc(v); return true;
+	case MSR_PLATFORM_ID: *val = 0; return true;
+	case MSR_APIC_BASE: *val = APIC_BASE_VALUE; return true;
+	case MSR_UCODE_REV: *val = 0; return true;
+	case MSR_MTRRCAP: *val = MTRRCAP_VALUE; return true;
+	case MSR_SYSENTER_CS: *val = v->sysenter_cs; return true;
+	case MSR_SYSENTER_ESP: *val = v->sysenter_esp; return true;
+	case MSR_SYSENTER_EIP: *val = v->sysenter_eip; return true;
+	case MSR_PAT: *val = v->pat; return true;
+	case MSR_TSC_AUX: *val = v->tsc_aux; return true;
+	default: return false;
+	}
+}
+
+static bool wrmsr(struct vcpu *v, uint32_t idx, uint64_t val)
+{
+	int slot = mtrr_slot(idx);
+	if (slot >= 0) {
+		v->mtrr[slot] = val;
+		return true;
+	}
+	switch (idx) {
+	case MSR_TSC: v->tsc_offset = __rdtsc() - val; return true;
+	case MSR_UCODE_REV: return true;	/* writing 0 before reading it is the protocol */
+	case MSR_APIC_BASE: return val == APIC_BASE_VALUE;
+	case MSR_SYSENTER_CS: v->sysenter_cs = (uint32_t)val; return true;
+	case MSR_SYSENTER_ESP: v->sysenter_esp = (uint32_t)val; return true;
+	case MSR_SYSENTER_EIP: v->sysenter_eip = (uint32_t)val; return true;
+	case MSR_PAT:
+		if (!pat_valid(val))
+			return false;
+		v->pat = val;
+		return true;
+	case MSR_TSC_AUX:
+		if (val >> 32)
+			return false;
+		v->tsc_aux = (uint32_t)val;
+		return true;
+	default:
+		return false;
+	}
 }
 
 int monitor_msr(struct vcpu *v, const struct translator_callout *co)
 {
-	/* MSR is not advertised in CPUID; a CPU without it would #UD, but every
-	 * P6 has MSRs, and the SDM's rule for an MSR it does not implement is
-	 * #GP(0).  XXX: TSC, SYSENTER_*, APIC_BASE, PAT, MTRRs arrive with the
-	 * CPU issue. */
+	/* RDMSR/WRMSR of an MSR the virtual CPU does not have, or a reserved
+	 * value, is #GP(0) (SDM vol. 2, RDMSR/WRMSR). */
+	uint32_t idx = v->regs[R_ECX];
 	v->eip = co->eip;
-	monitor_raise(v, VEC_GP, 0);
-	return EXIT_FAULT;
+	if (co->in.zi.mnemonic == ZYDIS_MNEMONIC_RDMSR) {
+		uint64_t val;
+		if (!rdmsr(v, idx, &val)) {
+			monitor_raise(v, VEC_GP, 0);
+			return EXIT_FAULT;
+		}
+		v->regs[R_EAX] = (uint32_t)val;
+		v->regs[R_EDX] = (uint32_t)(val >> 32);
+		return 0;
+	}
+	uint64_t val = (uint64_t)v->regs[R_EDX] << 32 | v->regs[R_EAX];
+	if (!wrmsr(v, idx, val)) {
+		monitor_raise(v, VEC_GP, 0);
+		return EXIT_FAULT;
+	}
+	return 0;
 }
 
 int monitor_bound(struct vcpu *v, const struct translator_callout *co)

@@ -12,6 +12,7 @@
 #define VCPU_VFLAGS      0x28	/* virtual EFLAGS bits other than arith and IF */
 #define VCPU_VIF         0x2c	/* EFLAGS.IF as a byte, 0 or 1 */
 #define VCPU_EXIT_REQ    0x2d	/* nonzero: leave at the next unit boundary */
+#define VCPU_INTR        0x2e	/* the PIC's INTR line to the CPU, 0 or 1 */
 #define VCPU_EXIT_REASON 0x30
 #define VCPU_EXIT_ARG    0x38
 #define VCPU_HOST_RSP    0x40
@@ -26,10 +27,17 @@
 #define VCPU_FSTACK      0x90	/* 4 quadwords of private stack for pushfq/popfq */
 #define VCPU_FSTACK_TOP  0xb0
 #define VCPU_STAT_IBL_HITS 0xb0	/* bumped inline only when --stats is on */
+/* Segment limit checks of translated code (TMODE_SEGLIMIT): an access of
+ * offsets [ea, ea + n) through segment s is allowed iff
+ * ea >= seg_lo[s] (32-bit) and ea + n - 1 <= seg_hi[s] (64-bit). */
+#define VCPU_SEG_LO      0xb8	/* uint32_t seg_lo[6] */
+#define VCPU_SEG_HI      0xd0	/* uint64_t seg_hi[6] */
 
 /* Exit reasons that runtime/entry.S produces itself. */
 #define EXIT_IBL_MISS_VALUE 2
 #define EXIT_FAULT_VALUE    5
+#define EXIT_STEP_VALUE     7
+#define EXIT_SHADOW_VALUE   8
 
 #ifndef __ASSEMBLER__
 
@@ -76,6 +84,9 @@ enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NSEG };
 #define CR0_CD 0x40000000u
 #define CR0_PG 0x80000000u
 
+#define CR4_TSD 0x00000004u
+#define CR4_DE  0x00000008u
+
 /* Why translated code returned to the dispatcher. */
 enum vcpu_exit {
 	EXIT_NONE = 0,
@@ -85,10 +96,20 @@ enum vcpu_exit {
 	EXIT_CALLOUT,	/* a callout asked to leave; eip already updated */
 	EXIT_FAULT,	/* a host fault in translated code became a guest exception */
 	EXIT_STOP,	/* the VM is stopping (debug-exit, fatal error) */
+	EXIT_STEP,	/* a single-instruction unit finished; eip = next */
+	EXIT_SHADOW,	/* STI with an interrupt waiting; eip = next, in its shadow */
 	EXIT_NREASONS
 };
 _Static_assert(EXIT_IBL_MISS == EXIT_IBL_MISS_VALUE, "entry.S exit reason");
 _Static_assert(EXIT_FAULT == EXIT_FAULT_VALUE, "entry.S exit reason");
+_Static_assert(EXIT_STEP == EXIT_STEP_VALUE, "translator exit reason");
+_Static_assert(EXIT_SHADOW == EXIT_SHADOW_VALUE, "translator exit reason");
+
+/* A guest memory access an instruction is about to make (data breakpoints). */
+struct vcpu_access {
+	uint32_t lin, len;
+	bool write;
+};
 
 /* A segment register with its hidden descriptor cache (SDM vol. 3, 3.4.3). */
 struct vcpu_segment {
@@ -119,7 +140,8 @@ struct vcpu {
 	uint32_t vflags;
 	uint8_t vif;
 	volatile uint8_t exit_request;
-	uint8_t pad0[2];
+	volatile uint8_t intr;
+	uint8_t pad0;
 	uint32_t exit_reason;
 	uint32_t pad1;
 	uint64_t exit_arg;
@@ -134,6 +156,8 @@ struct vcpu {
 	uint32_t seg_base[6];
 	uint64_t fstack[4];
 	uint64_t stat_ibl_hits;
+	uint32_t seg_lo[6];
+	uint64_t seg_hi[6];
 	/* ---- end of the fixed-offset head ---- */
 
 	struct vcpu_segment seg[S_NSEG];
@@ -143,8 +167,22 @@ struct vcpu {
 	uint32_t dr[8];
 	uint32_t cpl;
 	uint64_t tsc_offset;
+	uint32_t tsc_aux;
+	uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+	uint64_t pat;
+	uint64_t mtrr[28];	/* variable 0-15, fixed 16-26, default type 27 */
+	/* The instruction at eip runs without interrupts first: the shadow of
+	 * STI and of MOV/POP SS (SDM vol. 3, 6.8.3). */
+	bool shadow;
+	bool shadow_ss;	/* ... of MOV/POP SS, which also holds off #DB traps */
+	/* An event (exception, interrupt, INT n) was delivered since the
+	 * dispatcher last cleared this: no single-step trap for the insn. */
+	bool delivered;
+	struct vcpu_access dbg_acc[4];
+	int dbg_nacc;
 	bool halted;
 	bool stopping;
+	bool reset_requested;	/* the stop is a machine reset */
 	int exit_status;	/* bt's exit status once stopping */
 
 	/* An exception waiting to be delivered through the IDT. */
@@ -238,28 +276,78 @@ struct monitor_vm {
 	struct guestmem mem;
 	struct devices_bus bus;
 	struct devices_machine machine;
+	struct devices_pic *pic;	/* where INTR comes from; NULL: no interrupts */
 	struct vcpu cpu;
 	uint64_t callouts[32];	/* by translator_callout_kind */
+	uint64_t irqs_delivered;
+	uint64_t halts, halt_ns;
+
+	/* The virtual clock and the host timer (monitor/clock.c). */
+	uint64_t clock_base_ns;
+	uint64_t armed_deadline;
+	bool timer_armed;
+	bool host_timer_ok;
+	void *host_timer;	/* timer_t */
+	/* A20: bt keeps it enabled (see monitor/clock.c); this is what the
+	 * guest last asked for. */
+	bool a20;
+	/* Prints the most recently translated units (for fatal errors). */
+	void (*dump_recent)(void *ctx, FILE *f);
+	void *dump_ctx;
 };
+
+/* ---- the virtual clock (monitor/clock.c) ---- */
+
+/* Starts the clock and creates the host timer that interrupts translated
+ * code at device deadlines (a signal on the calling thread, which must be
+ * the vCPU thread and have its alternate signal stack).  Returns 0 or -errno. */
+int monitor_clock_init(struct monitor_vm *vm);
+void monitor_clock_destroy(struct monitor_vm *vm);
+/* Nanoseconds since the VM started (the devices' clock). */
+uint64_t monitor_now_ns(const struct monitor_vm *vm);
+/* Runs the device timers that are due and points the host timer at the
+ * next deadline. */
+void monitor_clock_sync(struct monitor_vm *vm);
+/* HLT: sleeps until the next device deadline.  Returns false if there is
+ * none (nothing could ever wake the guest). */
+bool monitor_clock_sleep(struct monitor_vm *vm);
 
 /* ---- the vCPU (monitor/vcpu.c, cpu state on entry, dumps) ---- */
 
 /* Multiboot entry state (Multiboot 0.6.96, 3.2): flat 4 GiB segments,
  * CR0.PE=1, paging off, IF=0, EAX=magic, EBX=info. */
 void monitor_vcpu_reset_multiboot(struct vcpu *v, const struct multiboot_boot *b);
-/* The translation mode bits (translator TMODE_*) of the current state. */
-uint32_t monitor_tmode(const struct vcpu *v);
+/* Clears the run state (stop, pending events, shadows) for a machine
+ * reset; the architectural state is set by the next reset_* call. */
+void monitor_vcpu_restart(struct vcpu *v);
+/* The translation mode bits (translator TMODE_*) of the current state;
+ * refreshes the segment bases and limit bounds translated code reads. */
+uint32_t monitor_tmode(struct vcpu *v);
 /* Stops the VM: prints "bt: <message>" to stderr (if fmt) and sets status. */
 void monitor_stop(struct vcpu *v, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Registers, descriptor tables and control registers, for fatal errors. */
+/* Registers, descriptor tables and control registers, for fatal errors
+ * (and the last translated units, through vm->dump_recent). */
 void monitor_dump_state(const struct vcpu *v, FILE *f);
+
+/* ---- debug exceptions (monitor/debug.c) ---- */
+
+/* Whether DR7 enables any breakpoint. */
+bool monitor_debug_armed(const struct vcpu *v);
+/* Before a single-instruction unit at eip: raises an instruction-breakpoint
+ * #DB (a fault) if one matches and RF is clear; returns true if it did. */
+bool monitor_debug_before(struct vcpu *v);
+/* After it: clears RF, and raises the single-step (TF as it was before,
+ * in eflags_before) and data-breakpoint traps the instruction caused. */
+void monitor_debug_after(struct vcpu *v, uint32_t eflags_before);
 
 /* ---- guest linear memory seen from the monitor (monitor/linear.c) ---- */
 
 /* Paging is off: linear = physical.  Return 0 or -EFAULT. */
 int monitor_read_lin(struct vcpu *v, uint32_t lin, void *dst, size_t n);
 int monitor_write_lin(struct vcpu *v, uint32_t lin, const void *src, size_t n);
+/* A read that fails quietly (-EFAULT) instead of stopping the VM. */
+int monitor_peek_lin(struct vcpu *v, uint32_t lin, void *dst, size_t n);
 
 /* ---- exceptions and interrupts (monitor/exceptions.c) ---- */
 
@@ -271,8 +359,19 @@ enum { VEC_DE = 0, VEC_DB = 1, VEC_NMI = 2, VEC_BP = 3, VEC_OF = 4, VEC_BR = 5, 
 void monitor_raise(struct vcpu *v, int vector, int error);
 /* Delivers a queued exception through the guest IDT. */
 void monitor_deliver_pending(struct vcpu *v);
-/* Delivers an interrupt or INT n with return address `ret_eip`. */
-void monitor_deliver(struct vcpu *v, int vector, int error, uint32_t ret_eip, bool soft);
+/*
+ * How an event reaches the IDT, which decides the gate DPL check, the EXT
+ * bit of error codes met on the way, and the RF image pushed (SDM vol. 3,
+ * 6.13 and 18.3.1.1):
+ *   SOFT   INT n, INT3, INTO: gate DPL >= CPL is checked, EXT = 0, RF 0
+ *   EXT    hardware interrupts, traps, INT1: EXT = 1, RF as it is
+ *   FAULT  fault-class exceptions: EXT = 1, RF pushed as 1
+ *   DBFAULT an instruction-breakpoint #DB: a fault, RF as it is
+ */
+enum deliver_kind { DELIVER_SOFT, DELIVER_EXT, DELIVER_FAULT, DELIVER_DBFAULT };
+/* Delivers an interrupt or exception with return address `ret_eip`. */
+void monitor_deliver(struct vcpu *v, int vector, int error, uint32_t ret_eip,
+		     enum deliver_kind kind);
 /* Turns a host fault recorded in v->fault_* into a guest event. */
 void monitor_host_fault(struct vcpu *v);
 

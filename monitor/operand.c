@@ -43,8 +43,29 @@ uint32_t op_linear(const struct vcpu *v, const ZydisDecodedOperand *op)
 		ea += op_reg_read(v, op->mem.base);
 	if (op->mem.index != ZYDIS_REGISTER_NONE)
 		ea += op_reg_read(v, op->mem.index) * (op->mem.scale ? op->mem.scale : 1);
-	/* XXX: no segment limit check (flat 4 GiB segments assumed). */
+	/* Limits are checked by op_read/op_write and the callers of this. */
 	return ea + v->seg[translator_seg_index(op->mem.segment)].base;
+}
+
+bool op_check_limit(struct vcpu *v, int s, uint32_t offset, uint32_t size)
+{
+	const struct vcpu_segment *g = &v->seg[s];
+	bool null = s != S_CS && s != S_SS && (g->sel & 0xfffc) == 0;
+	if (!null && seg_in_limit(g, offset, size))
+		return true;
+	monitor_raise(v, s == S_SS ? VEC_SS : VEC_GP, 0);
+	return false;
+}
+
+/* The offset part of a memory operand (before the segment base). */
+static uint32_t op_offset(const struct vcpu *v, const ZydisDecodedOperand *op)
+{
+	uint32_t ea = (uint32_t)op->mem.disp.value;
+	if (op->mem.base != ZYDIS_REGISTER_NONE)
+		ea += op_reg_read(v, op->mem.base);
+	if (op->mem.index != ZYDIS_REGISTER_NONE)
+		ea += op_reg_read(v, op->mem.index) * (op->mem.scale ? op->mem.scale : 1);
+	return ea;
 }
 
 int op_read(struct vcpu *v, const ZydisDecodedOperand *op, int size, uint32_t *val)
@@ -58,6 +79,9 @@ int op_read(struct vcpu *v, const ZydisDecodedOperand *op, int size, uint32_t *v
 		return 0;
 	case ZYDIS_OPERAND_TYPE_MEMORY: {
 		uint32_t x = 0;
+		if (!op_check_limit(v, translator_seg_index(op->mem.segment), op_offset(v, op),
+				    (uint32_t)size))
+			return -EFAULT;
 		if (monitor_read_lin(v, op_linear(v, op), &x, (size_t)size) < 0)
 			return -EFAULT;
 		*val = x;
@@ -75,8 +99,33 @@ int op_write(struct vcpu *v, const ZydisDecodedOperand *op, int size, uint32_t v
 		op_reg_write(v, op->reg.value, val);
 		return 0;
 	case ZYDIS_OPERAND_TYPE_MEMORY:
+		if (!op_check_limit(v, translator_seg_index(op->mem.segment), op_offset(v, op),
+				    (uint32_t)size))
+			return -EFAULT;
 		return monitor_write_lin(v, op_linear(v, op), &val, (size_t)size) < 0 ? -EFAULT : 0;
 	default:
 		return -EINVAL;
 	}
+}
+
+/*
+ * Translated code found a segment limit violated (CO_LIMIT): find the
+ * operand and raise what the CPU would, #SS(0) through SS, else #GP(0)
+ * (SDM vol. 3, 6.15).
+ */
+int monitor_limit_fault(struct vcpu *v, const struct translator_callout *co)
+{
+	const struct translator_insn *in = &co->in;
+	v->eip = co->eip;
+	for (int i = 0; i < in->zi.operand_count; i++) {
+		const ZydisDecodedOperand *op = &in->ops[i];
+		if (op->type != ZYDIS_OPERAND_TYPE_MEMORY || op->mem.type == ZYDIS_MEMOP_TYPE_AGEN ||
+		    op->visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT)
+			continue;
+		uint32_t size = op->size ? op->size / 8 : 1;
+		if (!op_check_limit(v, translator_seg_index(op->mem.segment), op_offset(v, op), size))
+			return EXIT_FAULT;
+	}
+	monitor_raise(v, VEC_GP, 0);
+	return EXIT_FAULT;
 }

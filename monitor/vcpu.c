@@ -26,6 +26,9 @@ CHECK_OFF(callout_ea, VCPU_CALLOUT_EA);
 CHECK_OFF(seg_base, VCPU_SEG_BASE);
 CHECK_OFF(fstack, VCPU_FSTACK);
 CHECK_OFF(stat_ibl_hits, VCPU_STAT_IBL_HITS);
+CHECK_OFF(seg_lo, VCPU_SEG_LO);
+_Static_assert(S_SS == S_SS_INDEX, "translator.h's S_SS_INDEX");
+CHECK_OFF(seg_hi, VCPU_SEG_HI);
 _Static_assert(VCPU_FSTACK + sizeof(((struct vcpu *)0)->fstack) == VCPU_FSTACK_TOP, "fstack");
 
 static void set_flat(struct vcpu *v, int s, uint16_t sel, uint16_t attr)
@@ -56,15 +59,70 @@ void monitor_vcpu_reset_multiboot(struct vcpu *v, const struct multiboot_boot *b
 	memset(v->dr, 0, sizeof(v->dr));
 	v->dr[6] = 0xffff0ff0u;
 	v->dr[7] = 0x400;
+	v->pat = 0x0007040600070406ull;	/* power-on PAT (SDM vol. 3, 12.12.4) */
 	v->cpl = 0;
 }
 
-uint32_t monitor_tmode(const struct vcpu *v)
+void monitor_vcpu_restart(struct vcpu *v)
+{
+	v->stopping = v->reset_requested = false;
+	v->exit_status = 0;
+	v->exit_request = 0;
+	v->exc_pending = false;
+	v->exc_nesting = 0;
+	v->halted = v->shadow = v->shadow_ss = v->delivered = false;
+	v->fault_sig = 0;
+	v->dbg_nacc = 0;
+	v->tsc_aux = 0;
+	v->sysenter_cs = v->sysenter_esp = v->sysenter_eip = 0;
+	memset(v->mtrr, 0, sizeof(v->mtrr));
+}
+
+/*
+ * The bounds translated code checks for segment s, and whether it needs to:
+ * a flat 4 GiB expand-up segment needs no check, which is what every
+ * mainstream 32-bit kernel runs with.  An unusable (null) data segment
+ * gets bounds that nothing satisfies, so any access through it is #GP(0)
+ * (SDM vol. 3, 3.4.2).
+ */
+static bool seg_bounds(struct vcpu *v, int s)
+{
+	const struct vcpu_segment *g = &v->seg[s];
+	bool expand_down = (g->attr & 0x18) == 0x10 && (g->attr & 0x4);
+	if (s != S_CS && s != S_SS && (g->sel & 0xfffc) == 0) {
+		v->seg_lo[s] = 0xffffffffu;
+		v->seg_hi[s] = 0;
+		return true;
+	}
+	if (expand_down) {
+		v->seg_lo[s] = g->limit + 1;	/* limit 0xffffffff: nothing is valid */
+		v->seg_hi[s] = (g->attr & 0x4000) ? 0xffffffffu : 0xffffu;
+		if (g->limit == 0xffffffffu)
+			v->seg_hi[s] = 0;
+		return true;
+	}
+	v->seg_lo[s] = 0;
+	v->seg_hi[s] = g->limit;
+	return g->limit != 0xffffffffu;
+}
+
+uint32_t monitor_tmode(struct vcpu *v)
 {
 	uint32_t m = 0;
-	for (int s = 0; s < S_NSEG; s++)
+	for (int s = 0; s < S_NSEG; s++) {
+		v->seg_base[s] = v->seg[s].base;
 		if (v->seg_base[s])
 			m |= TMODE_SEGBASE(s);
+		if (s != S_CS && seg_bounds(v, s))
+			m |= TMODE_SEGLIMIT(s);
+	}
+	if (v->cpl)
+		m |= TMODE_CPLNZ;
+	/* One instruction at a time while anything must be checked between
+	 * instructions: TF, breakpoints, RF (cleared after one instruction),
+	 * an interrupt shadow. */
+	if ((v->vflags & (EFL_TF | EFL_RF)) || v->shadow || monitor_debug_armed(v))
+		m |= TMODE_SINGLE;
 	return m;
 }
 
@@ -98,4 +156,8 @@ void monitor_dump_state(const struct vcpu *v, FILE *f)
 	fprintf(f, "  gdtr=%08x/%04x idtr=%08x/%04x ldtr=%04x tr=%04x\n", v->gdtr.base, v->gdtr.limit,
 		v->idtr.base, v->idtr.limit, v->ldtr.sel, v->tr.sel);
 	fprintf(f, "  cr0=%08x cr2=%08x cr3=%08x cr4=%08x\n", v->cr0, v->cr2, v->cr3, v->cr4);
+	fprintf(f, "  dr0=%08x dr1=%08x dr2=%08x dr3=%08x dr6=%08x dr7=%08x\n", v->dr[0], v->dr[1],
+		v->dr[2], v->dr[3], v->dr[6], v->dr[7]);
+	if (v->vm && v->vm->dump_recent)
+		v->vm->dump_recent(v->vm->dump_ctx, f);
 }

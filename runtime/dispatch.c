@@ -30,6 +30,13 @@ int runtime_init(struct runtime *rt, struct vcpu *v, size_t tcache_bytes, uint32
 	return 0;
 }
 
+void runtime_reset(struct runtime *rt)
+{
+	tcache_flush(&rt->tc);
+	tcache_ibl_reset(&rt->tc);
+	rt->ibl_mode = ~0u;
+}
+
 void runtime_destroy(struct runtime *rt)
 {
 	tcache_destroy(&rt->tc);
@@ -38,6 +45,13 @@ void runtime_destroy(struct runtime *rt)
 int runtime_callout_c(struct vcpu *v, const struct translator_callout *co)
 {
 	return monitor_callout(v, co);
+}
+
+static void recent_push(struct runtime *rt, const struct tcache_unit *u)
+{
+	struct runtime_recent *r = &rt->recent[rt->nrecent++ % RUNTIME_RECENT];
+	*r = (struct runtime_recent){ .eip = u->eip, .len = u->guest_len, .ninsns = u->ninsns,
+				      .mode = u->mode };
 }
 
 /* The unit for (eip, mode), translating it if needed; flushes when full. */
@@ -51,7 +65,21 @@ static struct tcache_unit *unit_for(struct runtime *rt, uint32_t eip, uint32_t m
 		tcache_flush(&rt->tc);
 		u = translator_translate(&rt->tr, eip, mode);
 	}
+	if (u)
+		recent_push(rt, u);
 	return u;
+}
+
+void runtime_dump_recent(void *ctx, FILE *f)
+{
+	const struct runtime *rt = ctx;
+	uint64_t n = rt->nrecent < RUNTIME_RECENT ? rt->nrecent : RUNTIME_RECENT;
+	fprintf(f, "  last %llu translated units (oldest first):\n", (unsigned long long)n);
+	for (uint64_t i = rt->nrecent - n; i < rt->nrecent; i++) {
+		const struct runtime_recent *r = &rt->recent[i % RUNTIME_RECENT];
+		fprintf(f, "    eip %08x-%08x  %u insns  mode %03x\n", r->eip, r->eip + r->len,
+			r->ninsns, r->mode);
+	}
 }
 
 int runtime_run(struct runtime *rt)
@@ -60,8 +88,14 @@ int runtime_run(struct runtime *rt)
 	runtime_current = rt;
 	while (monitor_service(v)) {
 		uint32_t mode = monitor_tmode(v) | (rt->stats ? TMODE_STATS : 0);
-		if (mode != rt->ibl_mode) {
-			/* IBL entries are keyed by EIP only: valid for one mode. */
+		bool single = mode & TMODE_SINGLE;
+		if (single && monitor_debug_before(v))
+			continue;	/* an instruction breakpoint: #DB before it runs */
+		if (!single && mode != rt->ibl_mode) {
+			/* IBL entries are keyed by EIP only: valid for one mode.
+			 * Single-instruction units never use the table, so the
+			 * short trips into that mode (an STI shadow, a step)
+			 * keep it. */
 			tcache_ibl_reset(&rt->tc);
 			rt->ibl_mode = mode;
 		}
@@ -71,6 +105,11 @@ int runtime_run(struct runtime *rt)
 				     "cache (--tcache-mib) is too small", v->eip);
 			break;
 		}
+		uint32_t eflags_before = vcpu_get_eflags(v);
+		/* The shadow covers exactly this one instruction. */
+		v->shadow = false;
+		v->shadow_ss = false;
+		v->delivered = false;
 		int why = runtime_enter(v, tcache_xaddr(&rt->tc, u->code_off));
 		rt->exits[why < EXIT_NREASONS ? why : EXIT_NONE]++;
 		switch (why) {
@@ -94,10 +133,19 @@ int runtime_run(struct runtime *rt)
 		}
 		case EXIT_REQUEST:
 			v->eip = (uint32_t)v->exit_arg;
+			continue;	/* the instruction did not run */
+		case EXIT_STEP:
+			v->eip = (uint32_t)v->exit_arg;
+			break;
+		case EXIT_SHADOW:
+			v->eip = (uint32_t)v->exit_arg;
+			v->shadow = true;
 			break;
 		default:	/* callouts and faults left the vCPU ready */
 			break;
 		}
+		if (single && why != EXIT_FAULT)
+			monitor_debug_after(v, eflags_before);
 	}
 	runtime_current = NULL;
 	return v->exit_status;
@@ -117,11 +165,17 @@ void runtime_print_stats(const struct runtime *rt, FILE *f)
 		(unsigned long long)rt->v->stat_ibl_hits, (unsigned long long)rt->ibl_misses);
 	static const char *const en[EXIT_NREASONS] = {
 		"none", "unlinked exit", "ibl miss", "exit request", "callout", "fault", "stop",
+		"single step", "sti shadow",
 	};
 	fprintf(f, "  exits to the dispatcher       ");
 	for (int i = 1; i < EXIT_NREASONS; i++)
 		fprintf(f, " %s=%llu", en[i], (unsigned long long)rt->exits[i]);
-	fprintf(f, "\n  callouts by kind              ");
+	const struct monitor_vm *vm = rt->v->vm;
+	fprintf(f, "\n  interrupts delivered           %llu\n",
+		(unsigned long long)vm->irqs_delivered);
+	fprintf(f, "  halts                          %llu (%.3f s asleep)\n",
+		(unsigned long long)vm->halts, (double)vm->halt_ns / 1e9);
+	fprintf(f, "  callouts by kind              ");
 	bool any = false;
 	for (int k = 0; k < CO_NKINDS && k < 32; k++)
 		if (rt->v->vm->callouts[k]) {

@@ -85,7 +85,7 @@ const struct translator_row translator_rows[] = {
 	{ "strio", TC_CALLOUT, TR_CALLOUT, CO_STRIO,
 	  LIST(M(INSB), M(INSW), M(INSD), M(OUTSB), M(OUTSW), M(OUTSD)), "f3 6e" },
 	{ "cpuid", TC_CALLOUT, TR_CALLOUT, CO_CPUID, LIST(M(CPUID)), "0f a2" },
-	{ "rdtsc", TC_CALLOUT, TR_CALLOUT, CO_RDTSC, LIST(M(RDTSC)), "0f 31" },
+	{ "rdtsc", TC_CALLOUT, TR_CALLOUT, CO_RDTSC, LIST(M(RDTSC), M(RDTSCP)), "0f 31" },
 	{ "msr", TC_CALLOUT, TR_CALLOUT, CO_RDMSR, LIST(M(RDMSR), M(WRMSR)), "0f 32" },
 	{ "movcr", TC_END, TR_CALLOUT_END, CO_MOVCR, NULL, "0f 22 c0" },
 	{ "movdr", TC_CALLOUT, TR_CALLOUT, CO_MOVDR, NULL, "0f 21 f8" },
@@ -226,6 +226,8 @@ const char *translator_callout_name(enum translator_callout_kind k)
 		[CO_IRET] = "iret", [CO_INT] = "int n", [CO_HLT] = "hlt",
 		[CO_CACHE] = "invlpg/wbinvd/clts/lmsw/smsw", [CO_BCDADJ] = "daa/das/aaa/aas/aam/aad",
 		[CO_BOUND] = "bound", [CO_SYSCALLS] = "sysenter/sysexit", [CO_FPU] = "x87/sse",
+		[CO_IFLAGS] = "cli/sti/popf at cpl>0", [CO_LIMIT] = "segment limit fault",
+		[CO_STACK] = "stack op, non-flat ss",
 		[CO_UNSUPPORTED] = "unsupported",
 	};
 	return k < CO_NKINDS && n[k] ? n[k] : "?";

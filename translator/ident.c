@@ -100,19 +100,73 @@ static bool emit_linear_r11(struct tctx *c, const ZydisDecodedOperand *mop, int3
 	       em_lea32(&c->e, HR_R11, &sum, true);
 }
 
+/*
+ * Segment limit check of the offset in r11d for an access of `size` bytes
+ * through segment s (SDM vol. 3, 5.3): ea >= seg_lo[s] and
+ * ea + size - 1 <= seg_hi[s].  The comparisons need flags, so the guest's
+ * are parked with pushfq on the vCPU's private stack around them; this only
+ * runs for segments that are not flat 4 GiB (TMODE_SEGLIMIT), which no
+ * mainstream kernel uses.  A violation calls the monitor (CO_LIMIT), which
+ * raises #GP(0) or #SS(0) at this instruction.
+ */
+bool emit_limit_check(struct tctx *c, const struct translator_insn *in, int s, uint32_t size)
+{
+	struct emitter *e = &c->e;
+	struct hmem top = hm_base(HR_VCPU, VCPU_FSTACK_TOP);
+	struct hmem lo = hm_base(HR_VCPU, VCPU_SEG_LO + 4 * s);
+	struct hmem hi = hm_base(HR_VCPU, VCPU_SEG_HI + 8 * s);
+	struct hmem last = hm_base(HR_R11, (int32_t)size - 1);
+	static const uint8_t cmp_load[] = { 0x3b };
+	if (!em_mov64_rr(e, HR_R14, HR_RSP) || !em_lea64(e, HR_RSP, &top) || !em_u8(e, 0x9c) ||
+	    !em_mem(e, NULL, 0, false, false, cmp_load, 1, HR_R11, &lo) ||	/* cmp r11d, lo */
+	    !em_u8(e, 0x72) || !em_u8(e, 0))	/* jb fault */
+		return false;
+	size_t jb = e->pos;
+	if (!em_lea64(e, HR_R13, &last) ||
+	    !em_mem(e, NULL, 0, false, true, cmp_load, 1, HR_R13, &hi) ||	/* cmp r13, hi */
+	    !em_u8(e, 0x77) || !em_u8(e, 0))	/* ja fault */
+		return false;
+	size_t ja = e->pos;
+	if (!em_u8(e, 0x9d) || !em_mov64_rr(e, HR_RSP, HR_R14) || !em_u8(e, 0xeb) || !em_u8(e, 0))
+		return false;
+	size_t jok = e->pos;
+	e->w[jb - 1] = (uint8_t)(e->pos - jb);
+	e->w[ja - 1] = (uint8_t)(e->pos - ja);
+	if (!em_u8(e, 0x9d) || !em_mov64_rr(e, HR_RSP, HR_R14) || !tctx_callout(c, CO_LIMIT, in))
+		return false;
+	if (e->pos - jok > 127)
+		return false;
+	e->w[jok - 1] = (uint8_t)(e->pos - jok);
+	return true;
+}
+
 bool emit_guest_mem(struct tctx *c, const struct translator_insn *in,
 		    const ZydisDecodedOperand *mop, const uint8_t *pfx, int npfx,
 		    const uint8_t *opc, int nopc, int reg, int32_t disp_adj,
 		    const uint8_t *tail, int ntail)
 {
 	struct emitter *e = &c->e;
-	if (!seg_needs_base(c, mop) || mop->mem.type == ZYDIS_MEMOP_TYPE_AGEN) {
+	int s = translator_seg_index(mop->mem.segment);
+	bool agen = mop->mem.type == ZYDIS_MEMOP_TYPE_AGEN;
+	bool limit = !agen && (c->mode & TMODE_SEGLIMIT(s));
+	if ((!seg_needs_base(c, mop) && !limit) || agen) {
 		struct hmem m = guest_hmem(mop, disp_adj);
 		return em_mem(e, pfx, npfx, true, false, opc, nopc, reg, &m) &&
 		       (!ntail || em_bytes(e, tail, ntail));
 	}
-	if (!emit_linear_r11(c, mop, disp_adj))
+	if (limit) {
+		struct hmem m = guest_hmem(mop, disp_adj);
+		struct hmem base = hm_base(HR_VCPU, VCPU_SEG_BASE + 4 * s);
+		struct hmem sum = { HR_R11, HR_R12, 1, 0 };
+		uint32_t size = mop->size ? mop->size / 8 : 1;
+		if (!em_lea32(e, HR_R11, &m, true) || !emit_limit_check(c, in, s, size))
+			return false;
+		if (seg_needs_base(c, mop) &&
+		    (!em_load32(e, HR_R12, &base, false) || !em_lea32(e, HR_R11, &sum, true)))
+			return false;
+	} else if (!emit_linear_r11(c, mop, disp_adj)) {
 		return false;
+	}
 	bool high8 = reg < 8 && false;
 	for (int i = 0; i < in->zi.operand_count; i++)
 		if (in->ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER && is_high8(in->ops[i].reg.value))
@@ -207,8 +261,10 @@ static bool copy_string(struct tctx *c, const struct translator_insn *in)
 	 * string instruction adds no base. */
 	for (int i = 0; i < in->zi.operand_count; i++) {
 		const ZydisDecodedOperand *op = &in->ops[i];
-		if (op->type == ZYDIS_OPERAND_TYPE_MEMORY && seg_needs_base(c, op))
-			return tctx_callout(c, CO_UNSUPPORTED, in);
+		if (op->type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    (seg_needs_base(c, op) ||
+		     (c->mode & TMODE_SEGLIMIT(translator_seg_index(op->mem.segment)))))
+			return tctx_callout(c, CO_UNSUPPORTED, in);	/* XXX: non-flat strings */
 	}
 	if (in->zi.address_width != 32)
 		return tctx_callout(c, CO_UNSUPPORTED, in);

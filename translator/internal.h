@@ -106,6 +106,9 @@ struct tctx {
 /* Records that host code from here on belongs to the current guest insn,
  * with a fault fixup. */
 void tctx_mark(struct tctx *c, uint8_t fixup, uint8_t reg);
+/* Leaves translated code for the dispatcher with an exit reason (EXIT_*)
+ * and guest eip `target` as its argument (does not end the unit). */
+bool tctx_leave(struct tctx *c, int reason, uint32_t target);
 /* Ends the unit with a chainable direct exit to guest eip `target`. */
 bool tctx_exit_direct(struct tctx *c, uint32_t target);
 /* Same, but the target is entered through its exit-request check. */
@@ -124,6 +127,9 @@ bool tr_stack(struct tctx *c, const struct translator_insn *in, const struct tra
 bool tr_branch(struct tctx *c, const struct translator_insn *in, const struct translator_row *row);
 bool tr_system(struct tctx *c, const struct translator_insn *in, const struct translator_row *row);
 
+/* Checks the offset in r11d against segment s's limit for a `size`-byte
+ * access (TMODE_SEGLIMIT); a violation calls the monitor (CO_LIMIT). */
+bool emit_limit_check(struct tctx *c, const struct translator_insn *in, int s, uint32_t size);
 /* The explicit memory operand of in, or NULL. */
 const ZydisDecodedOperand *insn_mem_operand(const struct translator_insn *in);
 /* Host register number of a 32/16/8-bit guest GPR (AH..BH -> 0..3), or -1. */

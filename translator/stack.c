@@ -198,6 +198,32 @@ static bool tr_pushf(struct tctx *c, const struct translator_insn *in)
 	return store_slot(e, -size, HR_R13, size) && adjust_esp(e, -size);
 }
 
+/*
+ * After POPF has stored the virtual flags (image in r13, the guest's
+ * arithmetic flags not yet restored, so flags are free here): leave at the
+ * next unit boundary if the image sets TF (the dispatcher single-steps from
+ * there) or if an interrupt is waiting on INTR (IF may have just become 1).
+ * Writing 1 to exit_request is idempotent, so it cannot lose the timer's.
+ */
+static bool force_exit_if(struct tctx *c, int size)
+{
+	struct emitter *e = &c->e;
+	struct hmem intr = hm_base(HR_VCPU, VCPU_INTR);
+	struct hmem req = hm_base(HR_VCPU, VCPU_EXIT_REQ);
+	static const uint8_t shr[] = { 0xc1 }, or8[] = { 0x0a };
+	(void)size;
+	if (!em_mov32_rr(e, HR_R12, HR_R13) || !em_rr(e, NULL, 0, false, shr, 1, 5, HR_R12) ||
+	    !em_u8(e, 8) || !alu_ri(e, 4, HR_R12, 1) ||
+	    !em_mem(e, NULL, 0, false, false, or8, 1, HR_R12, &intr) ||	/* or r12b, [intr] */
+	    !em_u8(e, 0x74) || !em_u8(e, 0))	/* jz over the store */
+		return false;
+	size_t jz = e->pos;
+	if (!em_store8_i(e, &req, 1))
+		return false;
+	e->w[jz - 1] = (uint8_t)(e->pos - jz);
+	return true;
+}
+
 static bool tr_popf(struct tctx *c, const struct translator_insn *in)
 {
 	/*
@@ -206,7 +232,7 @@ static bool tr_popf(struct tctx *c, const struct translator_insn *in)
 	 * that can fault), the virtual part stored, then the arithmetic part
 	 * goes into RFLAGS with popfq from the private stack.  POPF ends the
 	 * unit so that an IF it sets is seen by the next unit's check.
-	 * XXX: CPL > 0 rules (IF only if CPL <= IOPL) arrive with rings 1-3.
+	 * Outside ring 0 POPF is a callout (CO_IFLAGS): IF and IOPL rules.
 	 */
 	struct emitter *e = &c->e;
 	int size = in->zi.operand_width / 8;
@@ -229,6 +255,7 @@ static bool tr_popf(struct tctx *c, const struct translator_insn *in)
 	     em_mov32_rr(e, HR_R12, HR_R13) && em_rr(e, NULL, 0, false, shr, 1, 5, HR_R12) &&
 	     em_u8(e, 9) && alu_ri(e, 4, HR_R12, 1) &&
 	     em_mem(e, NULL, 0, false, false, mov8, 1, HR_R12, &vif) &&
+	     force_exit_if(c, size) &&
 	     alu_ri(e, 4, HR_R13, EFL_ARITH) && alu_ri(e, 1, HR_R13, EFL_FIX1) &&
 	     fstack_enter(e) && em_u8(e, 0x41) && em_u8(e, 0x55) &&	/* push r13 */
 	     em_u8(e, 0x9d) && fstack_leave(e) && adjust_esp(e, size);

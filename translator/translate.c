@@ -18,9 +18,36 @@ void tctx_mark(struct tctx *c, uint8_t fixup, uint8_t reg)
 	};
 }
 
-/* A chainable exit: an aligned jmp rel32 that first points at a stub. */
+bool tctx_leave(struct tctx *c, int reason, uint32_t target)
+{
+	struct emitter *e = &c->e;
+	struct hmem ent = hm_base(HR_VCPU, VCPU_ENT_EXIT);
+	return em_mov32_ri(e, HR_R13, (uint32_t)reason) && em_mov64_ri(e, HR_R14, target) &&
+	       em_jmp_mem(e, &ent);
+}
+
+/*
+ * A chainable exit: an aligned jmp rel32 that first points at a stub.  In a
+ * single-instruction unit every exit leaves for the dispatcher instead, which
+ * raises the single-step trap or ends the interrupt shadow there.
+ */
 static bool exit_jump(struct tctx *c, int cc, uint32_t target, bool check)
 {
+	if (c->mode & TMODE_SINGLE) {
+		struct emitter *e = &c->e;
+		if (cc < 0)
+			return tctx_leave(c, EXIT_STEP, target);
+		/* jcc taken ; leave(fall) ; taken: (the caller leaves to `fall`) */
+		if (!em_jcc_rel32(e, cc, em_xpos(e)))
+			return false;
+		size_t rel = e->pos;
+		if (!tctx_leave(c, EXIT_STEP, target))
+			return false;
+		/* Swap roles: the jcc skips the taken leave, so invert it. */
+		e->w[rel - 5] ^= 1;
+		em_fix_rel32(e, rel, em_xpos(e));
+		return true;
+	}
 	if (c->nexits >= TCTX_MAX_LINKS) {
 		c->e.full = true;
 		return false;
@@ -74,6 +101,10 @@ bool tctx_exit_indirect(struct tctx *c)
 	static const uint8_t rorx16[] = { 0xc4, 0x43, 0x7b, 0xf0, 0xee, 0x10 };
 	struct hmem fold = { HR_R13, HR_R14, 1, 0 };
 	c->ended = true;
+	if (c->mode & TMODE_SINGLE) {
+		struct hmem ent = hm_base(HR_VCPU, VCPU_ENT_EXIT);
+		return em_mov32_ri(e, HR_R13, EXIT_STEP) && em_jmp_mem(e, &ent);
+	}
 	if (!em_bytes(e, rorx16, sizeof(rorx16)) ||
 	    !em_lea32(e, HR_R13, &fold, false) ||			/* r13d = eip + rol(eip, 16) */
 	    !em_rr(e, NULL, 0, false, movzx, 2, HR_R13, HR_R13) ||	/* movzx r13d, r13w */
@@ -181,9 +212,31 @@ static bool tr_undecodable(struct tctx *c, uint32_t eip, const uint8_t *bytes, s
 	return tctx_callout(c, CO_NONE, &in);
 }
 
+static bool uses_stack(enum translator_rule r)
+{
+	switch (r) {
+	case TR_PUSH: case TR_POP: case TR_PUSHA: case TR_POPA: case TR_ENTER: case TR_LEAVE:
+	case TR_PUSHF: case TR_POPF: case TR_CALL: case TR_RET:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool translate_insn(struct tctx *c, const struct translator_insn *in)
 {
 	const struct translator_row *row = translator_classify(in);
+	if ((c->mode & TMODE_CPLNZ) &&
+	    (row->rule == TR_CLI || row->rule == TR_STI || row->rule == TR_POPF)) {
+		/* Outside ring 0 these depend on IOPL (SDM vol. 3, 6.8.1; vol. 2,
+		 * POPF): rare there, so the monitor does them. */
+		return tctx_callout(c, CO_IFLAGS, in) && tctx_exit_checked(c, c->next_eip);
+	}
+	if ((c->mode & TMODE_SS_NONFLAT) && uses_stack(row->rule)) {
+		/* The rewrites address the stack as [esp]: with a based or
+		 * limited SS the monitor runs these (rare) instead. */
+		return tctx_callout(c, CO_STACK, in) && tctx_exit_checked(c, c->next_eip);
+	}
 	switch (row->rule) {
 	case TR_COPY: case TR_INCDEC: case TR_STRING: case TR_NOREP:
 		return tr_ident(c, in, row);
@@ -235,7 +288,8 @@ struct tcache_unit *translator_translate(struct translator *t, uint32_t eip, uin
 	uint32_t off = 0;
 	for (uint32_t n = 0; !c->ended; n++) {
 		uint32_t cur = eip + off;
-		if (n == t->max_insns || (n > 0 && ((cur ^ eip) & ~(PAGE_SIZE - 1)))) {
+		uint32_t cap = (mode & TMODE_SINGLE) ? 1 : t->max_insns;
+		if (n == cap || (n > 0 && ((cur ^ eip) & ~(PAGE_SIZE - 1)))) {
 			/* Size cap or page boundary: continue in the next unit. */
 			c->eip = cur;
 			if (!tctx_exit_direct(c, cur))

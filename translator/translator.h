@@ -74,6 +74,9 @@ enum translator_callout_kind {
 	CO_BOUND,
 	CO_SYSCALLS,	/* SYSENTER SYSEXIT */
 	CO_FPU,		/* x87/MMX/SSE: not virtualized yet */
+	CO_IFLAGS,	/* CLI STI POPF at CPL > 0 (IOPL-sensitive) */
+	CO_LIMIT,	/* a segment limit check failed: #GP(0) or #SS(0) */
+	CO_STACK,	/* stack instruction with a non-flat SS, emulated */
 	CO_UNSUPPORTED,	/* valid, but bt does not virtualize it yet */
 	CO_NKINDS
 };
@@ -111,6 +114,17 @@ struct translator_callout {
 #define TMODE_SEGBASE(s) (1u << (s))	/* segment s (S_ES..S_GS) has a nonzero base */
 #define TMODE_SEGBASE_ALL 0x3fu
 #define TMODE_STATS      (1u << 8)	/* emit inline counters for --stats */
+/* One instruction per unit, every exit back to the dispatcher (EXIT_STEP):
+ * for TF single-stepping, debug breakpoints and interrupt shadows. */
+#define TMODE_SINGLE     (1u << 9)
+/* CPL is not 0: CLI, STI and POPF depend on IOPL and become callouts. */
+#define TMODE_CPLNZ      (1u << 10)
+/* Segment s (S_ES..S_GS) is not flat 4 GiB: accesses through it check the
+ * bounds in vcpu seg_lo/seg_hi; stack instructions with such an SS (or one
+ * with a base) are emulated by the monitor (CO_STACK). */
+#define TMODE_SEGLIMIT(s) (1u << (11 + (s)))
+#define TMODE_SS_NONFLAT (TMODE_SEGBASE(S_SS_INDEX) | TMODE_SEGLIMIT(S_SS_INDEX))
+#define S_SS_INDEX 2
 
 /* Reads guest code at linear address eip; returns the number of bytes
  * readable (0 if eip itself is not). */
