@@ -80,6 +80,17 @@ int devices_bus_register(struct devices_bus *bus, uint16_t base, uint16_t len,
 	return 0;
 }
 
+int devices_bus_unregister(struct devices_bus *bus, uint16_t base)
+{
+	int i = first_ending_above(bus, base);
+
+	if (i == bus->n || bus->r[i].base != base)
+		return -ENOENT;
+	memmove(&bus->r[i], &bus->r[i + 1], (size_t)(bus->n - i - 1) * sizeof(bus->r[0]));
+	bus->n--;
+	return 0;
+}
+
 /*
  * An access belongs to the range holding its first port and reaches the device
  * as one access of the original size: the device knows whether it is an 8-bit
@@ -126,6 +137,19 @@ int devices_bus_add_timer(struct devices_bus *bus, struct devices_timer *t)
 		return -ENOSPC;
 	bus->timers[bus->ntimers++] = t;
 	return 0;
+}
+
+int devices_bus_remove_timer(struct devices_bus *bus, struct devices_timer *t)
+{
+	for (int i = 0; i < bus->ntimers; i++) {
+		if (bus->timers[i] != t)
+			continue;
+		memmove(&bus->timers[i], &bus->timers[i + 1],
+			(size_t)(bus->ntimers - i - 1) * sizeof(bus->timers[0]));
+		bus->ntimers--;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 uint64_t devices_bus_next_deadline(const struct devices_bus *bus)
