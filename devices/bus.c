@@ -124,6 +124,31 @@ void devices_bus_out(struct devices_bus *bus, uint16_t port, uint32_t value, int
 	r->ops->write(r->s, (uint16_t)(port - r->base), value & mask, size);
 }
 
+uint32_t devices_read_bytes(void *s, uint16_t offset, int size, unsigned nregs,
+			    uint8_t (*read8)(void *s, unsigned reg))
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < size; i++) {
+		unsigned reg = (unsigned)offset + (unsigned)i;
+		uint8_t b = reg < nregs ? read8(s, reg) : 0xFF;
+
+		v |= (uint32_t)b << (8 * i);
+	}
+	return v;
+}
+
+void devices_write_bytes(void *s, uint16_t offset, uint32_t value, int size, unsigned nregs,
+			 void (*write8)(void *s, unsigned reg, uint8_t v))
+{
+	for (int i = 0; i < size; i++) {
+		unsigned reg = (unsigned)offset + (unsigned)i;
+
+		if (reg < nregs)
+			write8(s, reg, (uint8_t)(value >> (8 * i)));
+	}
+}
+
 void devices_bus_reset(struct devices_bus *bus)
 {
 	for (int i = 0; i < bus->n; i++)

@@ -95,6 +95,18 @@ uint32_t devices_bus_in(struct devices_bus *bus, uint16_t port, int size);
 void devices_bus_out(struct devices_bus *bus, uint16_t port, uint32_t value, int size);
 void devices_bus_reset(struct devices_bus *bus);
 
+/*
+ * For the ops of an 8-bit part with `nregs` byte registers: a word or dword
+ * access is the ISA bus's sequence of byte cycles at consecutive offsets,
+ * lowest byte first.  Offsets at or past nregs belong to whatever sits above
+ * the part, which the bus does not route here: they read as floating (0xFF)
+ * and writes to them are dropped.
+ */
+uint32_t devices_read_bytes(void *s, uint16_t offset, int size, unsigned nregs,
+			    uint8_t (*read8)(void *s, unsigned reg));
+void devices_write_bytes(void *s, uint16_t offset, uint32_t value, int size, unsigned nregs,
+			 void (*write8)(void *s, unsigned reg, uint8_t v));
+
 /* Timers: registration (-ENOSPC when full), the earliest deadline
  * (DEVICES_NEVER if none), and running every timer whose deadline is at or
  * before `now` (a timer that re-arms itself in the past runs again, up to a
