@@ -80,6 +80,17 @@ int devices_bus_register(struct devices_bus *bus, uint16_t base, uint16_t len,
 	return 0;
 }
 
+int devices_bus_unregister(struct devices_bus *bus, uint16_t base)
+{
+	int i = first_ending_above(bus, base);
+
+	if (i == bus->n || bus->r[i].base != base)
+		return -ENOENT;
+	memmove(&bus->r[i], &bus->r[i + 1], (size_t)(bus->n - i - 1) * sizeof(bus->r[0]));
+	bus->n--;
+	return 0;
+}
+
 /*
  * An access belongs to the range holding its first port and reaches the device
  * as one access of the original size: the device knows whether it is an 8-bit
@@ -113,6 +124,31 @@ void devices_bus_out(struct devices_bus *bus, uint16_t port, uint32_t value, int
 	r->ops->write(r->s, (uint16_t)(port - r->base), value & mask, size);
 }
 
+uint32_t devices_read_bytes(void *s, uint16_t offset, int size, unsigned nregs,
+			    uint8_t (*read8)(void *s, unsigned reg))
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < size; i++) {
+		unsigned reg = (unsigned)offset + (unsigned)i;
+		uint8_t b = reg < nregs ? read8(s, reg) : 0xFF;
+
+		v |= (uint32_t)b << (8 * i);
+	}
+	return v;
+}
+
+void devices_write_bytes(void *s, uint16_t offset, uint32_t value, int size, unsigned nregs,
+			 void (*write8)(void *s, unsigned reg, uint8_t v))
+{
+	for (int i = 0; i < size; i++) {
+		unsigned reg = (unsigned)offset + (unsigned)i;
+
+		if (reg < nregs)
+			write8(s, reg, (uint8_t)(value >> (8 * i)));
+	}
+}
+
 void devices_bus_reset(struct devices_bus *bus)
 {
 	for (int i = 0; i < bus->n; i++)
@@ -126,6 +162,19 @@ int devices_bus_add_timer(struct devices_bus *bus, struct devices_timer *t)
 		return -ENOSPC;
 	bus->timers[bus->ntimers++] = t;
 	return 0;
+}
+
+int devices_bus_remove_timer(struct devices_bus *bus, struct devices_timer *t)
+{
+	for (int i = 0; i < bus->ntimers; i++) {
+		if (bus->timers[i] != t)
+			continue;
+		memmove(&bus->timers[i], &bus->timers[i + 1],
+			(size_t)(bus->ntimers - i - 1) * sizeof(bus->timers[0]));
+		bus->ntimers--;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 uint64_t devices_bus_next_deadline(const struct devices_bus *bus)

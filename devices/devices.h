@@ -86,16 +86,34 @@ void devices_bus_init(struct devices_bus *bus);
  * -ENOSPC when the table is full. */
 int devices_bus_register(struct devices_bus *bus, uint16_t base, uint16_t len,
 			 const struct devices_ops *ops, void *s);
+/* Undoes devices_bus_register for the range starting at `base` (a device
+ * with several ranges unwinds a half-done create, or leaves the bus on
+ * destroy): 0, or -ENOENT if no range starts there. */
+int devices_bus_unregister(struct devices_bus *bus, uint16_t base);
 /* Port accesses; unclaimed reads return all ones, unclaimed writes are dropped. */
 uint32_t devices_bus_in(struct devices_bus *bus, uint16_t port, int size);
 void devices_bus_out(struct devices_bus *bus, uint16_t port, uint32_t value, int size);
 void devices_bus_reset(struct devices_bus *bus);
+
+/*
+ * For the ops of an 8-bit part with `nregs` byte registers: a word or dword
+ * access is the ISA bus's sequence of byte cycles at consecutive offsets,
+ * lowest byte first.  Offsets at or past nregs belong to whatever sits above
+ * the part, which the bus does not route here: they read as floating (0xFF)
+ * and writes to them are dropped.
+ */
+uint32_t devices_read_bytes(void *s, uint16_t offset, int size, unsigned nregs,
+			    uint8_t (*read8)(void *s, unsigned reg));
+void devices_write_bytes(void *s, uint16_t offset, uint32_t value, int size, unsigned nregs,
+			 void (*write8)(void *s, unsigned reg, uint8_t v));
 
 /* Timers: registration (-ENOSPC when full), the earliest deadline
  * (DEVICES_NEVER if none), and running every timer whose deadline is at or
  * before `now` (a timer that re-arms itself in the past runs again, up to a
  * bound, so a late machine catches up without looping forever). */
 int devices_bus_add_timer(struct devices_bus *bus, struct devices_timer *t);
+/* Undoes devices_bus_add_timer: 0, or -ENOENT if `t` is not on the bus. */
+int devices_bus_remove_timer(struct devices_bus *bus, struct devices_timer *t);
 uint64_t devices_bus_next_deadline(const struct devices_bus *bus);
 void devices_bus_run_timers(struct devices_bus *bus, uint64_t now);
 

@@ -368,36 +368,25 @@ static void uart_reset(struct devices_uart16550 *u)
 
 /* ---- port glue ---- */
 
-/*
- * The 16550 is an 8-bit part: a word or dword access is the ISA bus's
- * sequence of byte cycles at consecutive offsets.  Bytes past our eight
- * registers belong to whatever sits above us, which the bus does not route
- * here: they read as floating (0xFF) and writes to them are dropped.
- */
+static uint8_t uart_read8(void *s, unsigned reg)
+{
+	return uart_read(s, reg);
+}
+
+static void uart_write8(void *s, unsigned reg, uint8_t v)
+{
+	uart_write(s, reg, v);
+}
+
+/* The 16550 is an 8-bit part (see devices_read_bytes). */
 static uint32_t uart_port_read(void *s, uint16_t offset, int size)
 {
-	struct devices_uart16550 *u = s;
-	uint32_t v = 0;
-
-	for (int i = 0; i < size; i++) {
-		unsigned reg = (unsigned)offset + (unsigned)i;
-		uint8_t b = reg < UART_NREGS ? uart_read(u, reg) : 0xFF;
-
-		v |= (uint32_t)b << (8 * i);
-	}
-	return v;
+	return devices_read_bytes(s, offset, size, UART_NREGS, uart_read8);
 }
 
 static void uart_port_write(void *s, uint16_t offset, uint32_t value, int size)
 {
-	struct devices_uart16550 *u = s;
-
-	for (int i = 0; i < size; i++) {
-		unsigned reg = (unsigned)offset + (unsigned)i;
-
-		if (reg < UART_NREGS)
-			uart_write(u, reg, (uint8_t)(value >> (8 * i)));
-	}
+	devices_write_bytes(s, offset, value, size, UART_NREGS, uart_write8);
 }
 
 static void uart_port_reset(void *s)

@@ -288,6 +288,60 @@ static void test_reset_when_called_resets_each_device_once(void **state)
 	assert_int_equal(c.resets, 0);
 }
 
+static void test_unregister_when_registered_frees_the_ports(void **state)
+{
+	struct devices_bus bus;
+	struct fake_dev a = { .read_value = 0x11 }, b = { .read_value = 0x22 };
+
+	(void)state;
+	devices_bus_init(&bus);
+	assert_int_equal(devices_bus_register(&bus, 0x20, 2, &fake_ops, &a), 0);
+	assert_int_equal(devices_bus_register(&bus, 0xA0, 2, &fake_ops, &b), 0);
+	assert_int_equal(devices_bus_unregister(&bus, 0x20), 0);
+	assert_int_equal(devices_bus_in(&bus, 0x21, 1), 0xFF);
+	assert_int_equal(devices_bus_in(&bus, 0xA1, 1), 0x22);
+	/* The ports can be claimed again. */
+	assert_int_equal(devices_bus_register(&bus, 0x20, 2, &fake_ops, &b), 0);
+	assert_int_equal(devices_bus_in(&bus, 0x20, 1), 0x22);
+}
+
+static void test_unregister_when_not_a_range_base_returns_enoent(void **state)
+{
+	struct devices_bus bus;
+	struct fake_dev a = { 0 };
+
+	(void)state;
+	devices_bus_init(&bus);
+	assert_int_equal(devices_bus_register(&bus, 0x20, 2, &fake_ops, &a), 0);
+	assert_int_equal(devices_bus_unregister(&bus, 0x21), -ENOENT);
+	assert_int_equal(devices_bus_unregister(&bus, 0x40), -ENOENT);
+	assert_int_equal(bus.n, 1);
+}
+
+static void fake_fire(void *s, uint64_t now)
+{
+	(void)s;
+	(void)now;
+}
+
+static void test_remove_timer_when_added_drops_its_deadline(void **state)
+{
+	struct devices_bus bus;
+	struct devices_timer t1 = { .deadline = 100, .fire = fake_fire };
+	struct devices_timer t2 = { .deadline = 200, .fire = fake_fire };
+
+	(void)state;
+	devices_bus_init(&bus);
+	assert_int_equal(devices_bus_add_timer(&bus, &t1), 0);
+	assert_int_equal(devices_bus_add_timer(&bus, &t2), 0);
+	assert_int_equal(devices_bus_next_deadline(&bus), 100);
+	assert_int_equal(devices_bus_remove_timer(&bus, &t1), 0);
+	assert_int_equal(devices_bus_next_deadline(&bus), 200);
+	assert_int_equal(devices_bus_remove_timer(&bus, &t1), -ENOENT);
+	assert_int_equal(devices_bus_remove_timer(&bus, &t2), 0);
+	assert_true(devices_bus_next_deadline(&bus) == DEVICES_NEVER);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +361,9 @@ int main(void)
 		cmocka_unit_test(test_in_when_between_ranges_is_unclaimed),
 		cmocka_unit_test(test_out_when_unclaimed_is_dropped_and_counted),
 		cmocka_unit_test(test_reset_when_called_resets_each_device_once),
+		cmocka_unit_test(test_unregister_when_registered_frees_the_ports),
+		cmocka_unit_test(test_unregister_when_not_a_range_base_returns_enoent),
+		cmocka_unit_test(test_remove_timer_when_added_drops_its_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
