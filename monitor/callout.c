@@ -54,12 +54,7 @@ int monitor_callout(struct vcpu *v, const struct translator_callout *co)
 	case CO_CACHE: return monitor_cache(v, co);
 	case CO_BCDADJ: return monitor_bcd(v, co);
 	case CO_BOUND: return monitor_bound(v, co);
-	case CO_SYSCALLS:
-		/* SEP is not advertised and SYSENTER_CS_MSR reads 0: #GP(0)
-		 * (SDM vol. 2, SYSENTER). */
-		v->eip = co->eip;
-		monitor_raise(v, VEC_GP, 0);
-		return EXIT_FAULT;
+	case CO_SYSCALLS: return monitor_sysenter(v, co);
 	case CO_NONE:	/* #UD: undefined, or an extension the CPU lacks */
 		v->eip = co->eip;
 		monitor_raise(v, VEC_UD, -1);

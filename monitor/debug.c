@@ -46,6 +46,10 @@ static uint32_t bp_len(const struct vcpu *v, int i)
 bool monitor_debug_before(struct vcpu *v)
 {
 	v->dbg_nacc = 0;
+	/* RF is cleared at the start of each instruction, after the check for
+	 * instruction breakpoints that it suppresses (SDM vol. 3, 18.3.1.1). */
+	bool rf = v->vflags & EFL_RF;
+	v->vflags &= ~EFL_RF;
 	if (!monitor_debug_armed(v))
 		return false;
 	uint32_t lin = v->seg[S_CS].base + v->eip;
@@ -54,7 +58,7 @@ bool monitor_debug_before(struct vcpu *v)
 		if (bp_enabled(v, i) && bp_rw(v, i) == 0 && v->dr[i] == lin)
 			hit |= 1u << i;
 	/* RF suppresses instruction breakpoints for one instruction (18.3.1.1). */
-	if (hit && !(v->vflags & EFL_RF)) {
+	if (hit && !rf) {
 		v->dr[6] = (v->dr[6] & ~0xfu) | hit;
 		monitor_deliver(v, VEC_DB, -1, v->eip, DELIVER_DBFAULT);
 		return true;
@@ -96,10 +100,7 @@ bool monitor_debug_before(struct vcpu *v)
 
 void monitor_debug_after(struct vcpu *v, uint32_t eflags_before)
 {
-	/* RF is cleared once an instruction completes (SDM vol. 3, 18.3.1.1). */
 	uint32_t bits = 0;
-	if (!v->delivered)
-		v->vflags &= ~EFL_RF;
 	for (int k = 0; k < v->dbg_nacc; k++) {
 		const struct vcpu_access *a = &v->dbg_acc[k];
 		for (int i = 0; i < 4; i++) {

@@ -132,6 +132,7 @@ int monitor_task_switch(struct vcpu *v, uint16_t sel, enum task_source src,
 /* Far CALL/RET and call gates (transfer.c). */
 int monitor_farcall(struct vcpu *v, const struct translator_callout *co);
 int monitor_farret(struct vcpu *v, const struct translator_callout *co);
+int monitor_sysenter(struct vcpu *v, const struct translator_callout *co);
 /* CPL > 0 checks for privileged instructions (privilege.c): raises #GP(0)
  * and returns EXIT_FAULT when CPL != 0, else 0. */
 int monitor_need_cpl0(struct vcpu *v, const struct translator_callout *co);

@@ -335,9 +335,10 @@ void monitor_dump_state(const struct vcpu *v, FILE *f);
 /* Whether DR7 enables any breakpoint. */
 bool monitor_debug_armed(const struct vcpu *v);
 /* Before a single-instruction unit at eip: raises an instruction-breakpoint
- * #DB (a fault) if one matches and RF is clear; returns true if it did. */
+ * #DB (a fault) if one matches and RF is clear; returns true if it did.
+ * Clears RF, as the start of an instruction does. */
 bool monitor_debug_before(struct vcpu *v);
-/* After it: clears RF, and raises the single-step (TF as it was before,
+/* After it: raises the single-step (TF as it was before,
  * in eflags_before) and data-breakpoint traps the instruction caused. */
 void monitor_debug_after(struct vcpu *v, uint32_t eflags_before);
 

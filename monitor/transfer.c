@@ -329,3 +329,48 @@ int monitor_farret(struct vcpu *v, const struct translator_callout *co)
 	monitor_null_inaccessible(v);
 	return EXIT_CALLOUT;
 }
+
+/*
+ * SYSENTER and SYSEXIT (SDM vol. 2): fast transfers to and from CPL 0 with
+ * flat segments derived from IA32_SYSENTER_CS, not read from the GDT.
+ * SEP is not advertised yet (ring 3 runs in stubs from the next issue on),
+ * but the instructions behave as on any P6 that has them.
+ */
+static void flat_seg(struct vcpu *v, int s, uint16_t sel, bool code, unsigned dpl)
+{
+	v->seg[s] = (struct vcpu_segment){
+		.sel = sel, .base = 0, .limit = 0xffffffffu,
+		.attr = (uint16_t)(0xc000 | 0x80 | (dpl << 5) | 0x10 | (code ? 0xb : 0x3)),
+	};
+	v->seg_base[s] = 0;
+}
+
+int monitor_sysenter(struct vcpu *v, const struct translator_callout *co)
+{
+	uint16_t cs = (uint16_t)v->sysenter_cs;
+	v->eip = co->eip;
+	if ((cs & 0xfffc) == 0) {
+		monitor_raise(v, VEC_GP, 0);
+		return EXIT_FAULT;
+	}
+	if (co->in.zi.mnemonic == ZYDIS_MNEMONIC_SYSENTER) {
+		v->vflags &= ~(EFL_VM | EFL_RF);
+		v->vif = 0;
+		flat_seg(v, S_CS, cs & 0xfffc, true, 0);
+		flat_seg(v, S_SS, (cs & 0xfffc) + 8, false, 0);
+		v->cpl = 0;
+		v->regs[R_ESP] = v->sysenter_esp;
+		v->eip = v->sysenter_eip;
+		return EXIT_CALLOUT;
+	}
+	if (v->cpl != 0) {
+		monitor_raise(v, VEC_GP, 0);
+		return EXIT_FAULT;
+	}
+	flat_seg(v, S_CS, (uint16_t)((cs + 16) | 3), true, 3);
+	flat_seg(v, S_SS, (uint16_t)((cs + 24) | 3), false, 3);
+	v->cpl = 3;
+	v->regs[R_ESP] = v->regs[R_ECX];
+	v->eip = v->regs[R_EDX];
+	return EXIT_CALLOUT;
+}

@@ -89,6 +89,7 @@ int runtime_run(struct runtime *rt)
 	while (monitor_service(v)) {
 		uint32_t mode = monitor_tmode(v) | (rt->stats ? TMODE_STATS : 0);
 		bool single = mode & TMODE_SINGLE;
+		uint32_t rf_before = v->vflags & EFL_RF;
 		if (single && monitor_debug_before(v))
 			continue;	/* an instruction breakpoint: #DB before it runs */
 		if (!single && mode != rt->ibl_mode) {
@@ -133,7 +134,8 @@ int runtime_run(struct runtime *rt)
 		}
 		case EXIT_REQUEST:
 			v->eip = (uint32_t)v->exit_arg;
-			continue;	/* the instruction did not run */
+			v->vflags |= rf_before;	/* the instruction did not start */
+			continue;
 		case EXIT_STEP:
 			v->eip = (uint32_t)v->exit_arg;
 			break;
