@@ -145,6 +145,9 @@ int devices_rtc_nmi_masked(const struct devices_rtc *r);
 /* CMOS bytes the machine fills in at boot (memory sizes at 0x15-0x18,
  * 0x30-0x31, 0x34-0x35, ...). */
 void devices_rtc_set_cmos(struct devices_rtc *r, int index, uint8_t value);
+/* Show `utc_seconds` (since 1970) from now on, the next second beginning one
+ * second from now: a fixed start time for reproducible runs and tests. */
+void devices_rtc_set_time(struct devices_rtc *r, int64_t utc_seconds);
 
 /* i8042 keyboard controller at 0x60/0x64 (IRQ 1, 12), no devices behind it
  * beyond a keyboard that answers its basic commands. */

@@ -1,6 +1,7 @@
 # devices/: see Makefile for the variables this appends to.
 
-LIB_SRCS += devices/bus.c devices/uart16550.c devices/debugexit.c devices/port80.c
+LIB_SRCS += devices/bus.c devices/uart16550.c devices/debugexit.c devices/port80.c \
+            devices/rtc146818.c
 
 UNIT_TESTS += devices_bus_test devices_uart16550_test devices_debugexit_test \
-              devices_port80_test
+              devices_port80_test devices_rtc146818_test
