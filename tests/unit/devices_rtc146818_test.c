@@ -144,6 +144,16 @@ static int64_t read_time_bcd(struct fixture *f)
 	return timegm(&tm);
 }
 
+/* Program the alarm bytes, with no periodic rate so only updates and the
+ * alarm can interrupt. */
+static void set_alarm(struct fixture *f, uint8_t hour, uint8_t min, uint8_t sec)
+{
+	wr(f, REG_A, 0x20);
+	wr(f, HOUR_ALARM, hour);
+	wr(f, MIN_ALARM, min);
+	wr(f, SEC_ALARM, sec);
+}
+
 static void test_create_when_called_shows_host_utc_time(void **state)
 {
 	struct fixture f = { .fm.now = T0 };
@@ -431,10 +441,7 @@ static void test_alarm_when_time_matches_sets_af_and_raises_irq(void **state)
 {
 	struct fixture *f = *state;
 
-	wr(f, REG_A, 0x20);
-	wr(f, HOUR_ALARM, 0x12);
-	wr(f, MIN_ALARM, 0x00);
-	wr(f, SEC_ALARM, 0x03);
+	set_alarm(f, 0x12, 0x00, 0x03);
 	wr(f, REG_B, B_AIE | B_24H);
 	assert_int_equal(devices_bus_next_deadline(&f->bus), T0 + 3 * SEC_NS);
 	run_until(f, 3 * SEC_NS - 1, false);
@@ -451,10 +458,7 @@ static void test_alarm_when_hours_minutes_dont_care_fires_every_minute(void **st
 {
 	struct fixture *f = *state;
 
-	wr(f, REG_A, 0x20);
-	wr(f, HOUR_ALARM, 0xC0);
-	wr(f, MIN_ALARM, 0xFF);
-	wr(f, SEC_ALARM, 0x30);
+	set_alarm(f, 0xC0, 0xFF, 0x30);
 	wr(f, REG_B, B_AIE | B_24H);
 	run_until(f, 180 * SEC_NS, true);
 	assert_int_equal(f->fm.edges[RTC_IRQ], 3);
@@ -464,10 +468,7 @@ static void test_alarm_when_all_dont_care_fires_every_second(void **state)
 {
 	struct fixture *f = *state;
 
-	wr(f, REG_A, 0x20);
-	wr(f, HOUR_ALARM, 0xC0);
-	wr(f, MIN_ALARM, 0xC0);
-	wr(f, SEC_ALARM, 0xC0);
+	set_alarm(f, 0xC0, 0xC0, 0xC0);
 	wr(f, REG_B, B_AIE | B_24H);
 	run_until(f, 5 * SEC_NS, true);
 	assert_int_equal(f->fm.edges[RTC_IRQ], 5);
@@ -477,10 +478,7 @@ static void test_alarm_when_12_hour_mode_matches_pm_byte(void **state)
 {
 	struct fixture *f = *state;
 
-	wr(f, REG_A, 0x20);
-	wr(f, HOUR_ALARM, 0x92);	/* 12 PM */
-	wr(f, MIN_ALARM, 0x00);
-	wr(f, SEC_ALARM, 0x02);
+	set_alarm(f, 0x92, 0x00, 0x02);	/* 12 PM */
 	wr(f, REG_B, B_AIE);
 	run_until(f, 2 * SEC_NS, false);
 	assert_int_equal(f->fm.level[RTC_IRQ], 1);
@@ -490,10 +488,7 @@ static void test_alarm_when_no_value_can_match_never_arms(void **state)
 {
 	struct fixture *f = *state;
 
-	wr(f, REG_A, 0x20);
-	wr(f, HOUR_ALARM, 0xC0);
-	wr(f, MIN_ALARM, 0xC0);
-	wr(f, SEC_ALARM, 0x60);		/* BCD 60: no second is 60 */
+	set_alarm(f, 0xC0, 0xC0, 0x60);		/* BCD 60: no second is 60 */
 	wr(f, REG_B, B_AIE | B_24H);
 	assert_true(devices_bus_next_deadline(&f->bus) == DEVICES_NEVER);
 	run_until(f, 120 * SEC_NS, false);
@@ -504,9 +499,7 @@ static void test_alarm_when_missed_while_disabled_sets_af_on_c_read(void **state
 {
 	struct fixture *f = *state;
 
-	wr(f, HOUR_ALARM, 0x13);
-	wr(f, MIN_ALARM, 0x30);
-	wr(f, SEC_ALARM, 0x00);
+	set_alarm(f, 0x13, 0x30, 0x00);
 	run_until(f, 5400 * SEC_NS, false);	/* 13:30:00 passes at 5400 s */
 	assert_int_equal(rd(f, REG_C) & C_AF, C_AF);
 	run_until(f, 5500 * SEC_NS, false);
