@@ -88,6 +88,17 @@ int devices_bus_register(struct devices_bus *bus, uint16_t base, uint16_t len,
  * hit a device (e.g. inw 0x3F7) is treated as wholly unclaimed; real chipsets
  * split it into byte cycles.
  */
+int devices_bus_unregister(struct devices_bus *bus, uint16_t base)
+{
+	int i = first_ending_above(bus, base);
+
+	if (i == bus->n || bus->r[i].base != base)
+		return -ENOENT;
+	memmove(&bus->r[i], &bus->r[i + 1], (size_t)(bus->n - i - 1) * sizeof(bus->r[0]));
+	bus->n--;
+	return 0;
+}
+
 uint32_t devices_bus_in(struct devices_bus *bus, uint16_t port, int size)
 {
 	uint32_t mask = size_mask(size);

@@ -86,6 +86,9 @@ void devices_bus_init(struct devices_bus *bus);
  * -ENOSPC when the table is full. */
 int devices_bus_register(struct devices_bus *bus, uint16_t base, uint16_t len,
 			 const struct devices_ops *ops, void *s);
+/* Removes the range registered at exactly `base` (so a device whose second
+ * range failed can unwind its first); 0, or -ENOENT if there is none. */
+int devices_bus_unregister(struct devices_bus *bus, uint16_t base);
 /* Port accesses; unclaimed reads return all ones, unclaimed writes are dropped. */
 uint32_t devices_bus_in(struct devices_bus *bus, uint16_t port, int size);
 void devices_bus_out(struct devices_bus *bus, uint16_t port, uint32_t value, int size);

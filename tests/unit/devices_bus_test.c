@@ -88,6 +88,38 @@ static void test_register_when_adjacent_succeeds(void **state)
 	assert_int_equal(bus.n, 3);
 }
 
+static void test_unregister_when_registered_frees_range_keeps_others(void **state)
+{
+	struct devices_bus bus;
+	struct fake_dev a = { 0 }, b = { 0 };
+
+	(void)state;
+	devices_bus_init(&bus);
+	assert_int_equal(devices_bus_register(&bus, 0x60, 1, &fake_ops, &a), 0);
+	assert_int_equal(devices_bus_register(&bus, 0x64, 1, &fake_ops, &b), 0);
+	assert_int_equal(devices_bus_unregister(&bus, 0x60), 0);
+	assert_int_equal(bus.n, 1);
+	assert_int_equal(devices_bus_in(&bus, 0x60, 1), 0xFF);
+	assert_int_equal(a.reads, 0);
+	b.read_value = 0x12;
+	assert_int_equal(devices_bus_in(&bus, 0x64, 1), 0x12);
+	assert_int_equal(devices_bus_register(&bus, 0x60, 1, &fake_ops, &b), 0);
+}
+
+static void test_unregister_when_not_a_base_returns_enoent(void **state)
+{
+	struct devices_bus bus;
+	struct fake_dev a = { 0 };
+
+	(void)state;
+	devices_bus_init(&bus);
+	assert_int_equal(devices_bus_unregister(&bus, 0x3F8), -ENOENT);
+	assert_int_equal(devices_bus_register(&bus, 0x3F8, 8, &fake_ops, &a), 0);
+	assert_int_equal(devices_bus_unregister(&bus, 0x3F9), -ENOENT);
+	assert_int_equal(devices_bus_unregister(&bus, 0x3F0), -ENOENT);
+	assert_int_equal(bus.n, 1);
+}
+
 static void test_register_when_len_zero_returns_einval(void **state)
 {
 	struct devices_bus bus;
@@ -293,6 +325,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_register_when_overlapping_returns_eexist),
 		cmocka_unit_test(test_register_when_adjacent_succeeds),
+		cmocka_unit_test(test_unregister_when_registered_frees_range_keeps_others),
+		cmocka_unit_test(test_unregister_when_not_a_base_returns_enoent),
 		cmocka_unit_test(test_register_when_len_zero_returns_einval),
 		cmocka_unit_test(test_register_when_past_ffff_returns_einval),
 		cmocka_unit_test(test_register_when_ending_at_ffff_succeeds),
