@@ -153,11 +153,15 @@ void devices_rtc_set_cmos(struct devices_rtc *r, int index, uint8_t value);
 void devices_rtc_set_time(struct devices_rtc *r, int64_t utc_seconds);
 
 /* i8042 keyboard controller at 0x60/0x64 (IRQ 1, 12), no devices behind it
- * beyond a keyboard that answers its basic commands. */
+ * beyond a keyboard that answers its basic commands; the aux port is empty
+ * (bytes sent with 0xD4 time out: 0xFE with status bits 5 and 6).  Output
+ * port changes go to machine->set_a20 and ->request_reset. */
 struct devices_i8042;
 struct devices_i8042 *devices_i8042_create(struct devices_bus *bus,
 					   const struct devices_machine *m);
 void devices_i8042_destroy(struct devices_i8042 *k);
+/* The A20 gate output (output port bit 1) now; starts on. */
+int devices_i8042_a20(const struct devices_i8042 *k);
 
 /* Port 0x92, System Control Port A: fast A20 (bit 1) and fast reset (bit 0). */
 struct devices_port92;

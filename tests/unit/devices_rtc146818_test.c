@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "devices/devices.h"
+#include "devices_fake_machine.h"
 
 #define RTC_INDEX 0x70
 #define RTC_DATA 0x71
@@ -39,28 +40,6 @@ enum { SEC = 0, SEC_ALARM = 1, MIN = 2, MIN_ALARM = 3, HOUR = 4, HOUR_ALARM = 5,
 /* 2023-05-17 12:00:00 UTC, a Wednesday. */
 #define NOON 1684324800
 
-/* A machine with a clock the test moves, recording IRQ lines and edges. */
-struct fake_machine {
-	uint64_t now;
-	int level[16];
-	int edges[16];		/* rising edges seen */
-};
-
-static void fake_set_irq(void *ctx, int irq, int level)
-{
-	struct fake_machine *fm = ctx;
-
-	assert_in_range(irq, 0, 15);
-	if (level && !fm->level[irq])
-		fm->edges[irq]++;
-	fm->level[irq] = level;
-}
-
-static uint64_t fake_now(void *ctx)
-{
-	return ((struct fake_machine *)ctx)->now;
-}
-
 struct fixture {
 	struct devices_bus bus;
 	struct fake_machine fm;
@@ -74,8 +53,8 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
+	f->m = fake_machine_init(&f->fm);
 	f->fm.now = T0;
-	f->m = (struct devices_machine){ .ctx = &f->fm, .set_irq = fake_set_irq, .now_ns = fake_now };
 	devices_bus_init(&f->bus);
 	f->r = devices_rtc_create(&f->bus, &f->m);
 	if (!f->r)
@@ -160,7 +139,7 @@ static void test_create_when_called_shows_host_utc_time(void **state)
 	int64_t before, shown;
 
 	(void)state;
-	f.m = (struct devices_machine){ .ctx = &f.fm, .now_ns = fake_now };
+	f.m = fake_machine_init(&f.fm);
 	devices_bus_init(&f.bus);
 	before = time(NULL);
 	f.r = devices_rtc_create(&f.bus, &f.m);
