@@ -168,6 +168,9 @@ struct devices_port92;
 struct devices_port92 *devices_port92_create(struct devices_bus *bus,
 					     const struct devices_machine *m);
 void devices_port92_destroy(struct devices_port92 *p);
+/* Bit 1 now; starts 0.  A PC chipset enables A20 when this or the i8042's
+ * output port bit 1 (devices_i8042_a20) is set. */
+int devices_port92_a20(const struct devices_port92 *p);
 
 /* Port 0x80: POST code latch; reads return the last value written. */
 struct devices_port80;
