@@ -139,7 +139,11 @@ struct devices_pit *devices_pit_create(struct devices_bus *bus, const struct dev
 void devices_pit_destroy(struct devices_pit *p);
 
 /* MC146818 RTC/CMOS at 0x70/0x71 (IRQ 8); the time of day comes from the
- * host's clock (UTC) at creation and runs with the machine's clock. */
+ * host's clock (UTC) at creation and runs with the machine's clock.  It adds
+ * one bus timer, armed only while an enabled interrupt is due and IRQ 8 is
+ * low; the bus keeps a pointer to it, so destroy the RTC after the bus has
+ * run its last timers.  Create fails with ENOSPC when the bus has no timer
+ * slot left. */
 struct devices_rtc;
 struct devices_rtc *devices_rtc_create(struct devices_bus *bus, const struct devices_machine *m);
 void devices_rtc_destroy(struct devices_rtc *r);
