@@ -154,7 +154,11 @@ struct devices_pit *devices_pit_create(struct devices_bus *bus, const struct dev
 void devices_pit_destroy(struct devices_pit *p);
 
 /* MC146818 RTC/CMOS at 0x70/0x71 (IRQ 8); the time of day comes from the
- * host's clock (UTC) at creation and runs with the machine's clock. */
+ * host's clock (UTC) at creation and runs with the machine's clock.  It adds
+ * one bus timer, armed only while an enabled interrupt is due and IRQ 8 is
+ * low; the bus keeps a pointer to it, so destroy the RTC after the bus has
+ * run its last timers.  Create fails with ENOSPC when the bus has no timer
+ * slot left. */
 struct devices_rtc;
 struct devices_rtc *devices_rtc_create(struct devices_bus *bus, const struct devices_machine *m);
 void devices_rtc_destroy(struct devices_rtc *r);
@@ -163,19 +167,29 @@ int devices_rtc_nmi_masked(const struct devices_rtc *r);
 /* CMOS bytes the machine fills in at boot (memory sizes at 0x15-0x18,
  * 0x30-0x31, 0x34-0x35, ...). */
 void devices_rtc_set_cmos(struct devices_rtc *r, int index, uint8_t value);
+/* Show `utc_seconds` (since 1970) from now on, the next second beginning one
+ * second from now: a fixed start time for reproducible runs and tests. */
+void devices_rtc_set_time(struct devices_rtc *r, int64_t utc_seconds);
 
 /* i8042 keyboard controller at 0x60/0x64 (IRQ 1, 12), no devices behind it
- * beyond a keyboard that answers its basic commands. */
+ * beyond a keyboard that answers its basic commands; the aux port is empty
+ * (bytes sent with 0xD4 time out: 0xFE with status bits 5 and 6).  Output
+ * port changes go to machine->set_a20 and ->request_reset. */
 struct devices_i8042;
 struct devices_i8042 *devices_i8042_create(struct devices_bus *bus,
 					   const struct devices_machine *m);
 void devices_i8042_destroy(struct devices_i8042 *k);
+/* The A20 gate output (output port bit 1) now; starts on. */
+int devices_i8042_a20(const struct devices_i8042 *k);
 
 /* Port 0x92, System Control Port A: fast A20 (bit 1) and fast reset (bit 0). */
 struct devices_port92;
 struct devices_port92 *devices_port92_create(struct devices_bus *bus,
 					     const struct devices_machine *m);
 void devices_port92_destroy(struct devices_port92 *p);
+/* Bit 1 now; starts 0.  A PC chipset enables A20 when this or the i8042's
+ * output port bit 1 (devices_i8042_a20) is set. */
+int devices_port92_a20(const struct devices_port92 *p);
 
 /* Port 0x80: POST code latch; reads return the last value written. */
 struct devices_port80;
