@@ -135,22 +135,44 @@ void devices_debugexit_destroy(struct devices_debugexit *d);
  * 8259A PIC pair (master at 0x20, slave at 0xA0 on the master's IRQ 2) and
  * the ELCR at 0x4D0/0x4D1.  IRQ lines come in through devices_pic_set_irq
  * (bt's machine->set_irq calls it); the INTR output goes to
- * machine->set_intr.
+ * machine->set_intr, called synchronously from inside set_irq, a port
+ * access or ack each time the level changes (never with an unchanged
+ * level).  The callback may read devices_pic_intr but must not call back
+ * into set_irq or ack.  After reset the pair is uninitialised: vector base
+ * 0, nothing masked; guests program it with ICW1-4.
  */
 struct devices_pic;
 struct devices_pic *devices_pic_create(struct devices_bus *bus, const struct devices_machine *m);
+/* Unregisters the PIC's ports, so call it before the bus goes away. */
 void devices_pic_destroy(struct devices_pic *p);
+/* Drive ISA line `irq` (0..15) to `level`.  An edge-triggered IRQ (the
+ * default; see the ELCR) latches a request on 0 -> 1 that stays latched if
+ * the line drops again, so a device may pulse it; a level-triggered one
+ * requests while the line is high.  IRQ 2 is routed to IRQ 9, as on an AT. */
 void devices_pic_set_irq(struct devices_pic *p, int irq, int level);
-/* The level of INTR now: an unmasked request outranks everything in service. */
+/* The level of INTR now: an unmasked request outranks everything in
+ * service.  Always equal to the last level given to set_intr. */
 int devices_pic_intr(const struct devices_pic *p);
-/* The CPU's interrupt acknowledge cycle: the vector to deliver (a spurious
- * IRQ 7 or 15 vector when the request went away). */
+/* The CPU's interrupt acknowledge cycle: the vector to deliver, 0..255.
+ * Call it once per interrupt taken, when INTR is 1 and the CPU's IF allows.
+ * A master IRQ gives master base + irq; a slave IRQ gives slave base +
+ * (irq - 8) and also puts IRQ 2 in service at the master.  The IRQ goes in
+ * service (ISR) unless auto-EOI, and an edge request is consumed.  If the
+ * request went away (masked, or a level line dropped) it gives the spurious
+ * vector base + 7 of the chip that found nothing, with no ISR bit set at
+ * that chip (a spurious slave IRQ 15 still leaves the master's IRQ 2 in
+ * service).  INTR is re-evaluated before it returns. */
 int devices_pic_ack(struct devices_pic *p);
 
 /* 8254 PIT at 0x40-0x43 (IRQ 0) and system control port B at 0x61 (channel
- * 2 gate and output, speaker, refresh toggle). */
+ * 2 gate and output, speaker, refresh toggle).  Counts follow
+ * machine->now_ns (without it the PIT stays at time 0).  IRQ 0 comes from a
+ * bus timer due at each rising edge of channel 0's OUT, which calls
+ * set_irq(ctx, 0, 1) then set_irq(ctx, 0, 0): a pulse for the PIC's edge
+ * latch.  A late machine gets one pulse for all the edges it missed. */
 struct devices_pit;
 struct devices_pit *devices_pit_create(struct devices_bus *bus, const struct devices_machine *m);
+/* Unregisters the PIT's ports and timer, so call it before the bus goes away. */
 void devices_pit_destroy(struct devices_pit *p);
 
 /* MC146818 RTC/CMOS at 0x70/0x71 (IRQ 8); the time of day comes from the
