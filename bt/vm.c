@@ -56,12 +56,18 @@ static void vm_request_reset(void *ctx)
  * before it matters, and masking it would mean remapping the kernel view.
  * Record what the guest asked for, and say so once if it turns A20 off.
  */
+static struct devices_i8042 *vm_kbc;
+static struct devices_port92 *vm_p92;
+
 static void vm_set_a20(void *ctx, int on)
 {
 	struct vcpu *v = ctx;
 	static bool warned;
-	v->vm->a20 = on;
-	if (!on && !warned) {
+	/* A20 is on if either the i8042 output port or port 0x92 has it on,
+	 * as PC chipsets OR the two. */
+	(void)on;
+	v->vm->a20 = (vm_kbc && devices_i8042_a20(vm_kbc)) || (vm_p92 && devices_port92_a20(vm_p92));
+	if (!v->vm->a20 && !warned) {
 		warned = true;
 		fprintf(stderr, "bt: the guest disabled A20; bt keeps it enabled\n");
 	}
@@ -84,7 +90,14 @@ static void fill_cmos(struct devices_rtc *rtc, uint64_t ram)
 	devices_rtc_set_cmos(rtc, 0x31, (uint8_t)(ext_kib >> 8));
 	devices_rtc_set_cmos(rtc, 0x34, (uint8_t)above16);	/* above 16 MiB, 64 KiB units */
 	devices_rtc_set_cmos(rtc, 0x35, (uint8_t)(above16 >> 8));
-	devices_rtc_set_cmos(rtc, 0x14, 0x02);	/* equipment: x87 absent, no floppy */
+	devices_rtc_set_cmos(rtc, 0x10, 0);	/* no floppy drives */
+	devices_rtc_set_cmos(rtc, 0x12, 0);	/* no hard disks */
+	devices_rtc_set_cmos(rtc, 0x14, 0);	/* equipment: no x87, EGA/VGA class */
+	/* The checksum of 0x10-0x2D (of what is set above: 0x15-0x18), high
+	 * byte first at 0x2E. */
+	uint16_t sum = (uint16_t)((640 & 0xff) + (640 >> 8) + (ext_kib & 0xff) + (ext_kib >> 8));
+	devices_rtc_set_cmos(rtc, 0x2e, (uint8_t)(sum >> 8));
+	devices_rtc_set_cmos(rtc, 0x2f, (uint8_t)sum);
 }
 
 /* Guest code fetch for the translator: paging is off, linear = physical. */
@@ -177,6 +190,8 @@ int bt_vm_run(const struct bt_options *o)
 		goto out_dev;
 	}
 	fill_cmos(rtc, vm.mem.size);
+	vm_kbc = kbc;
+	vm_p92 = p92;
 
 	r = runtime_init(&rt, v, o->tcache_mib << 20, (uint32_t)o->tu_max_insns, o->stats,
 			 fetch_code, &vm.mem);
