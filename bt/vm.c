@@ -169,6 +169,13 @@ int bt_vm_run(const struct bt_options *o)
 		goto out_mem;
 	}
 
+	/* The clock first: devices read it when they are created. */
+	r = monitor_clock_init(&vm);
+	if (r < 0) {
+		fprintf(stderr, "bt: cannot create the host timer for the guest clock: %s\n",
+			strerror(-r));
+		goto out_mem;
+	}
 	devices_bus_init(&vm.bus);
 	vm.machine = (struct devices_machine){
 		.ctx = v, .request_exit = vm_request_exit, .set_irq = vm_set_irq,
@@ -204,12 +211,6 @@ int bt_vm_run(const struct bt_options *o)
 		fprintf(stderr, "bt: cannot install signal handlers: %s\n", strerror(-r));
 		goto out_rt;
 	}
-	r = monitor_clock_init(&vm);
-	if (r < 0) {
-		fprintf(stderr, "bt: cannot create the host timer for the guest clock: %s\n",
-			strerror(-r));
-		goto out_rt;
-	}
 	vm.dump_recent = runtime_dump_recent;
 	vm.dump_ctx = &rt;
 	monitor_vcpu_reset_multiboot(v, &boot);
@@ -233,7 +234,6 @@ int bt_vm_run(const struct bt_options *o)
 	}
 	if (o->stats)
 		runtime_print_stats(&rt, stderr);
-	monitor_clock_destroy(&vm);
 out_rt:
 	runtime_destroy(&rt);
 out_dev:
@@ -254,6 +254,7 @@ out_dev:
 	if (vm.pic)
 		devices_pic_destroy(vm.pic);
 out_mem:
+	monitor_clock_destroy(&vm);
 	monitor_guestmem_destroy(&vm.mem);
 	return status;
 }

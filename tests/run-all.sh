@@ -154,5 +154,31 @@ int3=$(nm "$G/triple.elf" >/dev/null 2>&1 && objdump -d "$G/triple.elf" | awk '/
 expect_error triple-fault 3 "triple fault.*" "$BT" run --kernel "$G/triple.elf"
 if grep -q "eip=0*$int3 " "$tmp/err.err"; then ok "error:triple-fault-eip"; else bad "error:triple-fault-eip" "state dump does not show eip=$int3" "$tmp/err.err"; fi
 
+# --- machine reset: the i8042 (0xFE) and port 0x92 reset lines ---
+# expect_run NAME STATUS WANT-STDOUT CMD...: CMD exits with STATUS and prints exactly
+# WANT-STDOUT (\n-separated).
+expect_run() {
+	local name=$1 want=$2 out=$3
+	shift 3
+	timeout 20 "$@" >"$tmp/run.out" 2>"$tmp/run.err" </dev/null
+	local rc=$?
+	printf "$out" >"$tmp/run.want"
+	if [ $rc -ne "$want" ]; then
+		cat "$tmp/run.out" "$tmp/run.err" >"$tmp/run.both"
+		bad "$name" "exit status $rc, want $want" "$tmp/run.both"
+	else
+		same "$name" "$tmp/run.want" "$tmp/run.out" "expected" "$name"
+	fi
+}
+# Without --reboot a reset ends bt with status 0 (as QEMU's -no-reboot does, which
+# is also checked); with --reboot the guest boots again and exits normally.
+expect_run reset:qemu-kbc 0 "reset: boot 1\n" tests/run-guest.sh --qemu "$G/reset.elf"
+expect_run reset:bt-kbc 0 "reset: boot 1\n" "$BT" run --kernel "$G/reset.elf"
+expect_run reset:bt-port92 0 "reset: boot 1\n" "$BT" run --kernel "$G/reset.elf" --append how=92
+expect_run reset:bt-kbc-reboot 1 "reset: boot 1\nreset: boot 2\n" \
+	"$BT" run --kernel "$G/reset.elf" --reboot
+expect_run reset:bt-port92-reboot 1 "reset: boot 1\nreset: boot 2\n" \
+	"$BT" run --kernel "$G/reset.elf" --reboot --append how=92
+
 echo "tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]
