@@ -30,7 +30,7 @@ static void vm_set_intr(void *ctx, int level)
 {
 	struct vcpu *v = ctx;
 	v->intr = (uint8_t)(level != 0);
-	if (level)
+	if (level && !v->in_service)
 		v->exit_request = 1;
 }
 

@@ -102,6 +102,7 @@ bool monitor_service(struct vcpu *v)
 {
 	struct monitor_vm *vm = v->vm;
 	v->exit_request = 0;
+	v->in_service = true;
 	if (v->fault_sig)
 		monitor_host_fault(v);
 	if (v->exc_pending && !v->stopping)
@@ -114,8 +115,10 @@ bool monitor_service(struct vcpu *v)
 			take_interrupt(v);
 			continue;	/* the handler's first insn may be in a shadow too */
 		}
-		if (!v->halted)
+		if (!v->halted) {
+			v->in_service = false;
 			return true;
+		}
 		if (!v->vif || !monitor_clock_sleep(vm)) {
 			monitor_stop(v, 2, "guest halted at eip 0x%08x with %s; nothing can wake it",
 				     v->eip, v->vif ? "no device timer running"
@@ -123,6 +126,7 @@ bool monitor_service(struct vcpu *v)
 			break;
 		}
 	}
+	v->in_service = false;
 	v->exit_request = 1;
 	return false;
 }

@@ -181,6 +181,9 @@ struct vcpu {
 	struct vcpu_access dbg_acc[4];
 	int dbg_nacc;
 	bool halted;
+	/* monitor_service is deciding what runs next: an INTR change needs
+	 * no exit request then, since it looks at INTR itself. */
+	bool in_service;
 	bool stopping;
 	bool reset_requested;	/* the stop is a machine reset */
 	int exit_status;	/* bt's exit status once stopping */
@@ -303,6 +306,9 @@ struct monitor_vm {
  * the vCPU thread and have its alternate signal stack).  Returns 0 or -errno. */
 int monitor_clock_init(struct monitor_vm *vm);
 void monitor_clock_destroy(struct monitor_vm *vm);
+/* The signal the host timer raises on the vCPU thread (it must stay
+ * unblocked there, with SA_ONSTACK). */
+int monitor_clock_signal(void);
 /* Nanoseconds since the VM started (the devices' clock). */
 uint64_t monitor_now_ns(const struct monitor_vm *vm);
 /* Runs the device timers that are due and points the host timer at the

@@ -105,5 +105,6 @@ int runtime_signals_init(void)
 		sigdelset(&block, sigs[i]);
 	sigdelset(&block, SIGINT);
 	sigdelset(&block, SIGTERM);
+	sigdelset(&block, monitor_clock_signal());
 	return pthread_sigmask(SIG_BLOCK, &block, NULL) ? -EINVAL : 0;
 }

@@ -48,7 +48,11 @@ const struct translator_row translator_rows[] = {
 	{ "repbsf", TC_IDENT, TR_NOREP, CO_NONE, LIST(M(TZCNT), M(LZCNT)), "f3 0f bc c1" },
 	{ "flagops", TC_IDENT, TR_COPY, CO_NONE,
 	  LIST(M(CLC), M(STC), M(CMC), M(CLD), M(STD), M(LAHF), M(SAHF)), "fd" },
-	{ "nop", TC_IDENT, TR_COPY, CO_NONE, LIST(M(NOP), M(PAUSE)), "f3 90" },
+	/* ENDBR32/64 (F3 0F 1E FB/FA) sit in the 0F 1E reserved-NOP space: a
+	 * CPU without CET, like the virtual one, runs them as NOPs (Debian's
+	 * libgcc is built with them). */
+	{ "nop", TC_IDENT, TR_COPY, CO_NONE, LIST(M(NOP), M(PAUSE), M(ENDBR32), M(ENDBR64)),
+	  "f3 90" },
 	/* One-byte INC/DEC (0x40-0x4f) are REX prefixes in 64-bit mode. */
 	{ "incdec", TC_IDENT, TR_INCDEC, CO_NONE, LIST(M(INC), M(DEC)), "43" },
 	/* String instructions use ESI/EDI/ECX under a 0x67 prefix. */

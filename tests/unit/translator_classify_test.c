@@ -496,6 +496,15 @@ static void test_popcnt_when_classified_is_ud_not_fpu(void **state)
 	assert_string_equal(translator_classify(&in)->name, "ud");
 }
 
+static void test_endbr32_when_classified_is_a_nop(void **state)
+{
+	struct translator_insn in;
+	(void)state;
+	size_t n = load_guest("f3 0f 1e fb");	/* endbr32: a reserved NOP without CET */
+	assert_int_equal(translator_decode(guest, n, GUEST_EIP, &in), 0);
+	assert_string_equal(translator_classify(&in)->name, "nop");
+}
+
 static void test_sti_exit_when_translated_chains_past_the_check(void **state)
 {
 	(void)state;
@@ -663,6 +672,7 @@ int main(void)
 		ROW_CASES(ROW_UNIT)
 		OFFLIST_CASES(OFFLIST_UNIT)
 		cmocka_unit_test(test_popcnt_when_classified_is_ud_not_fpu),
+		cmocka_unit_test(test_endbr32_when_classified_is_a_nop),
 		cmocka_unit_test(test_sti_exit_when_translated_chains_past_the_check),
 		cmocka_unit_test(test_fs_operand_when_fs_has_base_adds_base_through_r11),
 		cmocka_unit_test(test_fs_operand_when_mode_zero_copies_plain),
