@@ -1,4 +1,4 @@
-/* Freestanding library of the bt test guests: serial console, printf, exit, command line. */
+/* Freestanding library of the bt test guests: serial console, printf, exit, command line, checks, descriptors. */
 #ifndef GUEST_GUEST_H
 #define GUEST_GUEST_H
 
@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "desc.h"
 #include "multiboot.h"
 
 /* Port of isa-debug-exit: writing v ends the VM with host status (v << 1) | 1. */
@@ -50,11 +51,36 @@ uint32_t guest_arg_u32(const char *key, uint32_t dflt);
  * returns with IRET to f->eip with the (possibly edited) frame. */
 struct trap_frame {
 	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax;	/* pushal */
+	uint32_t gs, fs, es, ds;	/* reloaded from here on return */
 	uint32_t vector, error;
 	uint32_t eip, cs, eflags;	/* pushed by the CPU */
+	uint32_t outer_esp, outer_ss;	/* pushed only if (cs & 3) != 0 */
 };
 extern int (*guest_trap_hook)(struct trap_frame *f);
 void idt_init(void);
+
+/*
+ * check.c: one line per check, "NAME: ok   ..." or "NAME: FAIL ...", and a tally;
+ * check_done prints "NAME: N passed, M failed" and returns 1 if any failed.
+ * check_range prints the bounds, not the value, so its line is deterministic.
+ */
+void check_init(const char *test_name);
+int check(const char *what, uint32_t got, uint32_t want);
+int check_range(const char *what, uint32_t got, uint32_t lo, uint32_t hi);
+int check_true(const char *what, int cond);
+int check_done(void);
+/* Counts a check that printed its own line; returns ok. */
+int check_tally(int ok);
+/*
+ * trap_catch installs a hook that copies each trap's frame to trap_seen, counts
+ * it in trap_hits and resumes at resume (or where the frame says if 0);
+ * trap_uncatch goes back to the catch-all.
+ */
+extern struct trap_frame trap_seen;
+extern int trap_hits;
+extern uint32_t trap_resume;
+void trap_catch(uint32_t resume);
+void trap_uncatch(void);
 
 /* pic.c */
 void pic_mask_all(void);
