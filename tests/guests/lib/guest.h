@@ -82,8 +82,25 @@ extern uint32_t trap_resume;
 void trap_catch(uint32_t resume);
 void trap_uncatch(void);
 
-/* pic.c */
+/* pic.c: the 8259A pair; masks and IRR/ISR are 16 bits, IRQ 8-15 in the high byte. */
 void pic_mask_all(void);
+void pic_remap(uint8_t base1, uint8_t base2);	/* and masks everything */
+void pic_set_mask(uint16_t mask);
+void pic_eoi(unsigned irq);
+uint16_t pic_read_irr(void);
+uint16_t pic_read_isr(void);
+
+/* pit.c: 8254 channels (mode 0-5, 16-bit count, binary), port 0x61, CMOS RTC. */
+#define PIT_HZ		1193182
+#define SYS_CTRL_PORT	0x61
+void pit_program(unsigned ch, unsigned mode, uint16_t count);
+uint16_t pit_latch(unsigned ch);
+uint8_t pit_status(unsigned ch);	/* read-back status byte */
+void pit_ch2_gate(int on);
+int pit_ch2_out(void);
+uint8_t rtc_read(uint8_t reg);
+uint8_t rtc_seconds(void);
+void rtc_wait_tick(void);	/* returns right after the seconds register changed */
 
 /* string.c: what gcc may emit calls to even when freestanding. */
 void *memcpy(void *dst, const void *src, size_t n);
