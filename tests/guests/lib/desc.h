@@ -84,10 +84,11 @@ void tss_init(void);
 void tss_install(uint16_t sel, struct tss32 *t);
 /*
  * Runs fn at CPL ring (1 or 3) on that ring's lib stack with flat data segments
- * and IOPL 3 (so it may print), entered by IRET; fn returns through the DPL 3
- * gate RING_EXIT_VECTOR. Returns fn's value, back at CPL 0 with EFLAGS as before.
- * Needs tss_init().
+ * and IOPL ring_iopl (3 unless a test lowers it; at 3 fn may print), entered by
+ * IRET; fn returns through the DPL 3 gate RING_EXIT_VECTOR. Returns fn's value,
+ * back at CPL 0 with EFLAGS as before. Needs tss_init().
  */
+extern uint32_t ring_iopl;
 uint32_t ring_call(unsigned ring, uint32_t (*fn)(void));
 
 static inline uint16_t read_cs(void) { uint16_t v; __asm__ volatile("movw %%cs, %0" : "=r"(v)); return v; }

@@ -2,7 +2,7 @@
 #include "desc.h"
 
 #define RING_STACK_SIZE	16384
-#define EFLAGS_IOPL3	0x3000
+#define EFLAGS_IOPL3	0x3000	/* the IOPL field */
 
 	.section .bss
 	.balign 16
@@ -17,6 +17,12 @@ guest_stack1_top:		/* SS1:ESP1, and ring_call's ring-1 stack */
 guest_stack3_top:		/* ring_call's ring-3 stack */
 saved_esp:
 	.long 0
+
+	.section .data
+	.balign 4
+	.globl ring_iopl
+ring_iopl:			/* IOPL of the code ring_call runs */
+	.long 3
 
 	.text
 /* uint32_t ring_call(unsigned ring, uint32_t (*fn)(void)) */
@@ -43,7 +49,11 @@ ring_call:
 1:	pushl %ebx
 	pushl %esi
 	pushfl
-	orl $EFLAGS_IOPL3, (%esp)
+	andl $~EFLAGS_IOPL3, (%esp)
+	movl ring_iopl, %ebp
+	andl $3, %ebp
+	shll $12, %ebp
+	orl %ebp, (%esp)
 	pushl %ecx
 	pushl $ring_entry
 	movw %bx, %ds
