@@ -118,6 +118,20 @@ static void check_eip(const char *what, char *label)
 	check(what, irq_eip - (uint32_t)label, 0);
 }
 
+/* Runs fn with IRQ 0 pending already (pending) or due in 1 ms; one IRQ must return to label. */
+static void run_pending(const char *what, void (*fn)(void), char *label, int pending)
+{
+	reset();
+	if (pending)
+		pend_irq0(10);
+	else
+		pit_program(0, 0, 1193);
+	fn();
+	guest_printf("intshadow: %s:\n", what);
+	check("  IRQs taken", irqs, 1);
+	check_eip("  return EIP - label", label);
+}
+
 int guest_main(uint32_t magic, struct multiboot_info *mbi)
 {
 	(void)magic;
@@ -140,30 +154,11 @@ int guest_main(uint32_t magic, struct multiboot_info *mbi)
 	check("  counter_a when the IRQ came", snap_a, 1);
 	check("  counter_b when the IRQ came", snap_b, 0);
 
-	reset();
-	pend_irq0(10);
-	case_hlt();
-	check("STI;HLT with an IRQ pending: IRQs taken", irqs, 1);
-	check_eip("  return EIP - label after HLT", hlt_next);
-
-	reset();
-	pit_program(0, 0, 1193);	/* 1 ms from now */
-	case_hlt();
-	check("STI;HLT, IRQ 1 ms later: IRQs taken", irqs, 1);
-	check_eip("  return EIP - label after HLT", hlt_next);
-
-	reset();
-	pend_irq0(10);
-	case_popf();
-	check("POPF IF=1: IRQs taken", irqs, 1);
-	check_eip("  return EIP - label right after POPF", popf_next);
+	run_pending("STI;HLT with an IRQ pending", case_hlt, hlt_next, 1);
+	run_pending("STI;HLT, IRQ 1 ms later", case_hlt, hlt_next, 0);
+	run_pending("POPF IF=1, right after POPF", case_popf, popf_next, 1);
 	check("  counter_a when the IRQ came", snap_a, 0);
-
-	reset();
-	pend_irq0(10);
-	case_iret();
-	check("IRET IF=1: IRQs taken", irqs, 1);
-	check_eip("  return EIP - IRET target", iret_target);
+	run_pending("IRET IF=1, at the IRET target", case_iret, iret_target, 1);
 	check("  counter_a when the IRQ came", snap_a, 0);
 
 	pic_mask_all();

@@ -98,15 +98,30 @@ static void one_second(void)
 	check_range("IRQ 0 in one RTC second at 1 kHz", n, HZ - 100, HZ + 10);
 }
 
+/* 30 ms with IF=1, timed by channel 2. */
+static void sti_30ms(void)
+{
+	__asm__ volatile("sti");
+	for (int i = 0; i < 3; i++)
+		ch2_wait(COUNT_10MS);
+	__asm__ volatile("cli");
+}
+
+/* Lets the pending IRQ 0 in, and no second one: the handler masks it. */
+static void take_pending(void)
+{
+	mask_in_handler = 1;
+	__asm__ volatile("sti; nop; cli");
+	mask_in_handler = 0;
+	pic_set_mask(0xFFFE);
+}
+
 /* Without EOI the in-service IRQ 0 blocks itself (8259A: ISR bit set until EOI). */
 static void eoi_checks(void)
 {
 	ticks = 0;
 	send_eoi = 0;
-	__asm__ volatile("sti");
-	for (int i = 0; i < 3; i++)
-		ch2_wait(COUNT_10MS);
-	__asm__ volatile("cli");
+	sti_30ms();
 	check("IRQs in 30 ms without EOI", ticks, 1);
 	check("ISR bit 0 set while in service", pic_read_isr() & 1, 1);
 	check("IRR bit 0 set: the next edge is pending", pic_read_irr() & 1, 1);
@@ -114,9 +129,7 @@ static void eoi_checks(void)
 	pic_eoi(0);
 	pic_set_mask(0xFFFE);
 	check("ISR bit 0 clear after EOI", pic_read_isr() & 1, 0);
-	mask_in_handler = 1;
-	__asm__ volatile("sti; nop; cli");
-	mask_in_handler = 0;
+	take_pending();
 	check("pending IRQ 0 taken once IF=1 after the EOI", ticks, 2);
 }
 
@@ -125,18 +138,12 @@ static void mask_checks(void)
 {
 	pic_set_mask(0xFFFF);
 	ticks = 0;
-	__asm__ volatile("sti");
-	for (int i = 0; i < 3; i++)
-		ch2_wait(COUNT_10MS);
-	__asm__ volatile("cli");
+	sti_30ms();
 	check("IRQs in 30 ms with IRQ 0 masked", ticks, 0);
 	check("IRR bit 0 set while masked", pic_read_irr() & 1, 1);
-	mask_in_handler = 1;
 	pic_set_mask(0xFFFE);
-	__asm__ volatile("sti; nop; cli");
-	mask_in_handler = 0;
+	take_pending();
 	check("IRQ 0 taken once unmasked", ticks, 1);
-	pic_set_mask(0xFFFE);
 }
 
 /* STI; HLT sleeps until the next tick; 100 of them take 100 ticks. */

@@ -314,6 +314,16 @@ static void setup_gdt(void)
 	tss_install(SEL_TSS_AVAIL, &spare_tss);
 }
 
+/* Runs x with DR6 cleared and only breakpoint n armed at addr (DR7 bits dr7). */
+static void run_with_dr(int n, uint32_t addr, uint32_t dr7, const struct expect *x)
+{
+	write_dr(6, 0);
+	write_dr(n, addr);
+	write_dr(7, DR7_FIXED | dr7);
+	run_case(x);
+	write_dr(7, DR7_FIXED);
+}
+
 /* #DB (SDM vol. 3, 18.2, 18.3): DR6 is cleared before each case unless noted. */
 static void debug_cases(void)
 {
@@ -335,12 +345,8 @@ static void debug_cases(void)
 	check("db_step DR6 (BS)", seen_dr6, DR6_FIXED | DR6_BS);
 
 	for (int n = 0; n < 4; n++) {
-		write_dr(6, 0);
-		write_dr(n, (uint32_t)x[n].at);
-		write_dr(7, DR7_FIXED | enable[n]);
 		db_var = 0;
-		run_case(&x[n]);
-		write_dr(7, DR7_FIXED);
+		run_with_dr(n, (uint32_t)x[n].at, enable[n], &x[n]);
 		check("  DR6 (Bn)", seen_dr6, DR6_FIXED | 1u << n);
 		check("  instruction ran once after IRET with RF=1", db_var, 0x100u + n);
 	}
@@ -362,18 +368,10 @@ static void debug_cases(void)
 	check("  second DR6 has B1", hit_dr6[1] & 2, 2);
 
 	/* Data breakpoints are traps (after the access): length 4, RW=01 write, 11 read/write. */
-	write_dr(6, 0);
-	write_dr(0, (uint32_t)&db_var);
-	write_dr(7, DR7_FIXED | 0x01 | 1u << 16 | 3u << 18);
-	run_case(&wr);
-	write_dr(7, DR7_FIXED);
+	run_with_dr(0, (uint32_t)&db_var, 0x01 | 1u << 16 | 3u << 18, &wr);
 	check("db_write DR6 (B0)", seen_dr6, DR6_FIXED | 1);
 	check("db_write wrote", db_var, 0x1234);
-	write_dr(6, 0);
-	write_dr(3, (uint32_t)&db_var);
-	write_dr(7, DR7_FIXED | 0x40 | 3u << 28 | 3u << 30);
-	run_case(&rd);
-	write_dr(7, DR7_FIXED);
+	run_with_dr(3, (uint32_t)&db_var, 0x40 | 3u << 28 | 3u << 30, &rd);
 	check("db_read DR6 (B3)", seen_dr6, DR6_FIXED | 8);
 
 	/* DR6 bits other than B0-B3 are never cleared by the processor (18.2.3):
