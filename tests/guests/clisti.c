@@ -18,25 +18,6 @@
 #define F_RSVD0	0x00008028	/* bits 3, 5, 15: read as 0 */
 #define F_ARITH	(F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
 
-static int passed, failed;
-
-static void count(int ok)
-{
-	if (ok)
-		passed++;
-	else
-		failed++;
-}
-
-static void check(const char *what, uint32_t got, uint32_t want)
-{
-	count(got == want);
-	if (got == want)
-		guest_printf("clisti: ok   %s = 0x%08x\n", what, got);
-	else
-		guest_printf("clisti: FAIL %s = 0x%08x, want 0x%08x\n", what, got, want);
-}
-
 static uint32_t pushf(void)
 {
 	uint32_t f;
@@ -84,7 +65,7 @@ static void check_roundtrip(void)
 		uint32_t f = popf_pushf(p | F_BIT1);	/* IF stays 0 */
 		uint32_t got = f & (F_ARITH | F_DF | F_IF);
 
-		count(got == p);
+		check_tally(got == p);
 		guest_printf("clisti: %s POPF/PUSHF round trip of 0x%03x = 0x%08x\n",
 			     got == p ? "ok  " : "FAIL", p, got);
 	}
@@ -130,10 +111,10 @@ int guest_main(uint32_t magic, struct multiboot_info *mbi)
 {
 	(void)magic;
 	(void)mbi;
+	check_init("clisti");
 	pic_mask_all();
 	check_if();
 	check_roundtrip();
 	check_live();
-	guest_printf("clisti: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_done();
 }

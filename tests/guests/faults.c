@@ -21,8 +21,10 @@ void case_de(void), case_ud(void), case_bp(void), case_swi(void), case_gp(void),
  * handler sends it to its resume label, which restores and returns. */
 __asm__(
 	".text\n"
-	/* Known values in every register the handler prints (mov leaves flags alone). */
+	/* Known values in every register the handler prints, and known flags (ZF PF:
+	 * before, the caller's flags, hence the stack address, showed through). */
 	".macro INIT\n"
+	"  xorl %eax, %eax\n"
 	"  movl $0xa0, %eax; movl $0xb0, %ebx; movl $0xc0, %ecx; movl $0xd0, %edx\n"
 	"  movl $0x51, %esi; movl $0xd1, %edi; movl $0xb1, %ebp\n"
 	".endm\n"

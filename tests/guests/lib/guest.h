@@ -1,4 +1,4 @@
-/* Freestanding library of the bt test guests: serial console, printf, exit, command line. */
+/* Freestanding library of the bt test guests: serial console, printf, exit, command line, checks, descriptors. */
 #ifndef GUEST_GUEST_H
 #define GUEST_GUEST_H
 
@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "desc.h"
 #include "multiboot.h"
 
 /* Port of isa-debug-exit: writing v ends the VM with host status (v << 1) | 1. */
@@ -50,14 +51,56 @@ uint32_t guest_arg_u32(const char *key, uint32_t dflt);
  * returns with IRET to f->eip with the (possibly edited) frame. */
 struct trap_frame {
 	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax;	/* pushal */
+	uint32_t gs, fs, es, ds;	/* reloaded from here on return */
 	uint32_t vector, error;
 	uint32_t eip, cs, eflags;	/* pushed by the CPU */
+	uint32_t outer_esp, outer_ss;	/* pushed only if (cs & 3) != 0 */
 };
 extern int (*guest_trap_hook)(struct trap_frame *f);
 void idt_init(void);
 
-/* pic.c */
+/*
+ * check.c: one line per check, "NAME: ok   ..." or "NAME: FAIL ...", and a tally;
+ * check_done prints "NAME: N passed, M failed" and returns 1 if any failed.
+ * check_range prints the bounds, not the value, so its line is deterministic.
+ */
+void check_init(const char *test_name);
+int check(const char *what, uint32_t got, uint32_t want);
+int check_range(const char *what, uint32_t got, uint32_t lo, uint32_t hi);
+int check_true(const char *what, int cond);
+int check_done(void);
+/* Counts a check that printed its own line; returns ok. */
+int check_tally(int ok);
+/*
+ * trap_catch installs a hook that copies each trap's frame to trap_seen, counts
+ * it in trap_hits and resumes at resume (or where the frame says if 0);
+ * trap_uncatch goes back to the catch-all.
+ */
+extern struct trap_frame trap_seen;
+extern int trap_hits;
+extern uint32_t trap_resume;
+void trap_catch(uint32_t resume);
+void trap_uncatch(void);
+
+/* pic.c: the 8259A pair; masks and IRR/ISR are 16 bits, IRQ 8-15 in the high byte. */
 void pic_mask_all(void);
+void pic_remap(uint8_t base1, uint8_t base2);	/* and masks everything */
+void pic_set_mask(uint16_t mask);
+void pic_eoi(unsigned irq);
+uint16_t pic_read_irr(void);
+uint16_t pic_read_isr(void);
+
+/* pit.c: 8254 channels (mode 0-5, 16-bit count, binary), port 0x61, CMOS RTC. */
+#define PIT_HZ		1193182
+#define SYS_CTRL_PORT	0x61
+void pit_program(unsigned ch, unsigned mode, uint16_t count);
+uint16_t pit_latch(unsigned ch);
+uint8_t pit_status(unsigned ch);	/* read-back status byte */
+void pit_ch2_gate(int on);
+int pit_ch2_out(void);
+uint8_t rtc_read(uint8_t reg);
+uint8_t rtc_seconds(void);
+void rtc_wait_tick(void);	/* returns right after the seconds register changed */
 
 /* string.c: what gcc may emit calls to even when freestanding. */
 void *memcpy(void *dst, const void *src, size_t n);
@@ -65,6 +108,8 @@ void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
+char *strcpy(char *dst, const char *src);
+char *strcat(char *dst, const char *src);
 
 /* init.c: state saved at entry. */
 extern uint32_t guest_mb_magic;

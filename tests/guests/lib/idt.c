@@ -1,8 +1,7 @@
 /* A catch-all IDT: any exception or interrupt is reported on the serial port and ends the test. */
 #include "guest.h"
 
-#define KERNEL_CS	0x08
-#define GATE_INTR32	0x8E	/* present, DPL 0, 32-bit interrupt gate */
+#define GATE_INTR32	(D_P | D_INT32)	/* DPL 0 */
 
 extern char guest_vectors[];
 void guest_trap(struct trap_frame *f);
@@ -18,13 +17,29 @@ void idt_init(void)
 		uint32_t base;
 	} desc = { sizeof(idt) - 1, (uint32_t)idt };
 
-	for (int v = 0; v < 256; v++) {
-		uint32_t handler = (uint32_t)guest_vectors + 16 * v;
-
-		idt[v] = (handler & 0xFFFF) | (uint32_t)KERNEL_CS << 16 |
-			 (uint64_t)GATE_INTR32 << 40 | (uint64_t)(handler >> 16) << 48;
-	}
+	for (unsigned v = 0; v < 256; v++)
+		idt_reset(v);
 	__asm__ volatile("lidt %0" : : "m"(desc));
+}
+
+void idt_set(unsigned vec, uint64_t gate)
+{
+	idt[vec & 0xFF] = gate;
+}
+
+uint64_t idt_get(unsigned vec)
+{
+	return idt[vec & 0xFF];
+}
+
+void idt_reset(unsigned vec)
+{
+	idt_set(vec, gate_desc(GDT_KCODE, (uint32_t)guest_vectors + 16 * (vec & 0xFF), GATE_INTR32, 0));
+}
+
+void idt_set_handler(unsigned vec, void (*handler)(void), unsigned access)
+{
+	idt_set(vec, gate_desc(GDT_KCODE, (uint32_t)handler, access, 0));
 }
 
 void guest_trap(struct trap_frame *f)

@@ -1,8 +1,9 @@
 /* Multiboot v1 header and entry of the test guests: own GDT, stack and IDT, then guest_main. */
 #include "multiboot.h"
+#include "desc.h"
 
-#define KERNEL_CS	0x08
-#define KERNEL_DS	0x10
+#define KERNEL_CS	GDT_KCODE
+#define KERNEL_DS	GDT_KDATA
 #define STACK_SIZE	65536
 
 	.section .multiboot, "a"
@@ -16,11 +17,23 @@
 stack:	.skip STACK_SIZE
 stack_top:
 
-	.section .rodata
+	/*
+	 * Writable, so tests can add descriptors (desc.c) and the CPU can set accessed
+	 * and busy bits. The selectors are named in guest.h (GDT_*); the TSS slot and
+	 * everything from GDT_FREE on stay zero until a test fills them.
+	 */
+	.section .data
 	.balign 8
+	.globl guest_gdt
+guest_gdt:
 gdt:	.quad 0
 	.quad 0x00cf9a000000ffff	/* 0x08: flat 4 GiB code, ring 0 */
 	.quad 0x00cf92000000ffff	/* 0x10: flat 4 GiB data, ring 0 */
+	.quad 0x00cfba000000ffff	/* 0x18: flat 4 GiB code, ring 1 */
+	.quad 0x00cfb2000000ffff	/* 0x20: flat 4 GiB data, ring 1 */
+	.quad 0x00cffa000000ffff	/* 0x28: flat 4 GiB code, ring 3 */
+	.quad 0x00cff2000000ffff	/* 0x30: flat 4 GiB data, ring 3 */
+	.fill GDT_ENTRIES - 7, 8, 0	/* 0x38: TSS (tss.c), then free slots */
 gdt_end:
 	.balign 4
 	.word 0

@@ -47,3 +47,14 @@ size_t strlen(const char *s)
 		n++;
 	return n;
 }
+
+char *strcpy(char *dst, const char *src)
+{
+	return memcpy(dst, src, strlen(src) + 1);
+}
+
+char *strcat(char *dst, const char *src)
+{
+	strcpy(dst + strlen(dst), src);
+	return dst;
+}

@@ -1,0 +1,114 @@
+/*
+ * irqcost: a benchmark, not a test (no .expect): what an interrupt costs.
+ * (a) INT n to an empty ring-0 interrupt-gate handler and its IRET, iters=N
+ *     times (default 1000000);
+ * (b) PIT-driven IRQ 0 (mode 2, count=C, default 119, about 10 kHz) to an
+ *     assembly handler that counts and sends EOI: the cycles a fixed busy loop
+ *     loses to irqs=K interrupts (default 10000), per interrupt.
+ * Cycles come from RDTSC; the TSC rate is measured against PIT channel 2 so
+ * that nanoseconds can be compared between bt and QEMU.
+ */
+#include "lib/guest.h"
+
+#define VEC_EMPTY	0x90
+#define VEC_IRQ0	0x20
+#define CAL_COUNT	59659	/* 50 ms of PIT channel 2 */
+
+__asm__(
+	".text\n"
+	"empty_handler: iret\n"
+	"irq0_handler: incl irq_count\n"
+	"  pushl %eax; movb $0x20, %al; outb %al, $0x20; popl %eax\n"
+	"  iret\n");
+void empty_handler(void), irq0_handler(void);
+volatile uint32_t irq_count;
+
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* TSC ticks per millisecond, over 50 ms of PIT channel 2 in mode 0. */
+static uint32_t tsc_per_ms(void)
+{
+	uint64_t t0;
+
+	pit_ch2_gate(1);
+	pit_program(2, 0, CAL_COUNT);
+	t0 = rdtsc();
+	while (!pit_ch2_out())
+		;
+	return (uint32_t)((rdtsc() - t0) / 50);
+}
+
+static uint32_t ns(uint64_t cycles, uint32_t per_ms)
+{
+	return per_ms ? (uint32_t)(cycles * 1000000 / per_ms) : 0;
+}
+
+/* The busy loop interrupts steal time from. */
+static void spin(uint32_t n)
+{
+	for (volatile uint32_t i = 0; i < n; i = i + 1)
+		;
+}
+
+int guest_main(uint32_t magic, struct multiboot_info *mbi)
+{
+	uint32_t iters = guest_arg_u32("iters", 1000000);
+	uint32_t irqs = guest_arg_u32("irqs", 10000);
+	uint32_t count = guest_arg_u32("count", 119);
+	uint32_t per_ms, spins, got;
+	uint64_t t0, quiet, busy;
+
+	(void)magic;
+	(void)mbi;
+	pic_remap(0x20, 0x28);
+	per_ms = tsc_per_ms();
+	guest_printf("irqcost: TSC %u kHz\n", per_ms);
+
+	idt_set_handler(VEC_EMPTY, empty_handler, D_P | D_INT32);
+	t0 = rdtsc();
+	for (uint32_t i = 0; i < iters; i++)
+		__asm__ volatile("int %0" : : "i"(VEC_EMPTY));
+	busy = (rdtsc() - t0) / (iters ? iters : 1);
+	guest_printf("irqcost: INT n + IRET: iters=%u %u cycles/op %u ns/op\n", iters,
+		     (uint32_t)busy, ns(busy, per_ms));
+
+	/* Calibrate a spin loop that lasts about irqs interrupt periods, interrupts off. */
+	spins = 1000000;
+	t0 = rdtsc();
+	spin(spins);
+	quiet = rdtsc() - t0;
+	uint64_t want = (uint64_t)irqs * count * per_ms / (PIT_HZ / 1000);
+	spins = (uint32_t)(quiet ? (uint64_t)spins * want / quiet : spins);
+	t0 = rdtsc();
+	spin(spins);
+	quiet = rdtsc() - t0;
+
+	idt_set_handler(VEC_IRQ0, irq0_handler, D_P | D_INT32);
+	irq_count = 0;
+	pit_program(0, 2, (uint16_t)count);
+	pic_set_mask(0xFFFE);
+	__asm__ volatile("sti");
+	t0 = rdtsc();
+	spin(spins);
+	busy = rdtsc() - t0;
+	__asm__ volatile("cli");
+	got = irq_count;
+	pic_mask_all();
+	guest_printf("irqcost: PIT IRQ 0, count=%u: %u interrupts in %u ms of spinning\n", count,
+		     got, ns(busy, per_ms) / 1000000);
+	if (got && busy > quiet) {
+		uint64_t per = (busy - quiet) / got;
+
+		guest_printf("irqcost: IRQ 0 + EOI + IRET: %u cycles/irq %u ns/irq\n",
+			     (uint32_t)per, ns(per, per_ms));
+	} else {
+		guest_printf("irqcost: IRQ 0: no measurable cost (%u interrupts)\n", got);
+	}
+	return 0;
+}
