@@ -20,9 +20,14 @@ static inline int monitor_op_fail(const struct vcpu *v)
 {
 	return v->stopping ? EXIT_STOP : EXIT_FAULT;
 }
-/* Checks [offset, offset+size) of segment s; on a violation raises #GP(0)
- * (#SS(0) for SS) and returns false. */
-bool op_check_limit(struct vcpu *v, int s, uint32_t offset, uint32_t size);
+/* Checks an access of [offset, offset+size) through segment s: usable,
+ * within the limit, and readable or writable as asked (SDM vol. 3, 5.3-5.4).
+ * On a violation raises #GP(0) (#SS(0) for SS) and returns false. */
+bool op_check_access(struct vcpu *v, int s, uint32_t offset, uint32_t size, bool write);
+static inline bool op_check_limit(struct vcpu *v, int s, uint32_t offset, uint32_t size)
+{
+	return op_check_access(v, s, offset, size, false);
+}
 
 /* Callout handlers, one file per concept. */
 int monitor_io(struct vcpu *v, const struct translator_callout *co);

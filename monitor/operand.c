@@ -47,11 +47,14 @@ uint32_t op_linear(const struct vcpu *v, const ZydisDecodedOperand *op)
 	return ea + v->seg[translator_seg_index(op->mem.segment)].base;
 }
 
-bool op_check_limit(struct vcpu *v, int s, uint32_t offset, uint32_t size)
+bool op_check_access(struct vcpu *v, int s, uint32_t offset, uint32_t size, bool write)
 {
 	const struct vcpu_segment *g = &v->seg[s];
 	bool null = s != S_CS && s != S_SS && (g->sel & 0xfffc) == 0;
-	if (!null && seg_in_limit(g, offset, size))
+	bool code = (g->attr & 0x18) == 0x18;
+	bool ok = !null && seg_in_limit(g, offset, size) &&
+		  (write ? !code && (g->attr & 0x2) : !code || (g->attr & 0x2));
+	if (ok)
 		return true;
 	monitor_raise(v, s == S_SS ? VEC_SS : VEC_GP, 0);
 	return false;
@@ -79,8 +82,8 @@ int op_read(struct vcpu *v, const ZydisDecodedOperand *op, int size, uint32_t *v
 		return 0;
 	case ZYDIS_OPERAND_TYPE_MEMORY: {
 		uint32_t x = 0;
-		if (!op_check_limit(v, translator_seg_index(op->mem.segment), op_offset(v, op),
-				    (uint32_t)size))
+		if (!op_check_access(v, translator_seg_index(op->mem.segment), op_offset(v, op),
+				     (uint32_t)size, false))
 			return -EFAULT;
 		if (monitor_read_lin(v, op_linear(v, op), &x, (size_t)size) < 0)
 			return -EFAULT;
@@ -99,8 +102,8 @@ int op_write(struct vcpu *v, const ZydisDecodedOperand *op, int size, uint32_t v
 		op_reg_write(v, op->reg.value, val);
 		return 0;
 	case ZYDIS_OPERAND_TYPE_MEMORY:
-		if (!op_check_limit(v, translator_seg_index(op->mem.segment), op_offset(v, op),
-				    (uint32_t)size))
+		if (!op_check_access(v, translator_seg_index(op->mem.segment), op_offset(v, op),
+				     (uint32_t)size, true))
 			return -EFAULT;
 		return monitor_write_lin(v, op_linear(v, op), &val, (size_t)size) < 0 ? -EFAULT : 0;
 	default:
@@ -109,9 +112,9 @@ int op_write(struct vcpu *v, const ZydisDecodedOperand *op, int size, uint32_t v
 }
 
 /*
- * Translated code found a segment limit violated (CO_LIMIT): find the
- * operand and raise what the CPU would, #SS(0) through SS, else #GP(0)
- * (SDM vol. 3, 6.15).
+ * Translated code found a segment limit violated, or wrote through a
+ * segment that is not writable (CO_LIMIT): find the operand and raise what
+ * the CPU would, #SS(0) through SS, else #GP(0) (SDM vol. 3, 5.3-5.4, 6.15).
  */
 int monitor_limit_fault(struct vcpu *v, const struct translator_callout *co)
 {
@@ -123,7 +126,12 @@ int monitor_limit_fault(struct vcpu *v, const struct translator_callout *co)
 		    op->visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT)
 			continue;
 		uint32_t size = op->size ? op->size / 8 : 1;
-		if (!op_check_limit(v, translator_seg_index(op->mem.segment), op_offset(v, op), size))
+		bool write = op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE;
+		/* Reads are checked first: a read-modify-write faults either way. */
+		if (!op_check_access(v, translator_seg_index(op->mem.segment), op_offset(v, op), size,
+				     false) ||
+		    (write && !op_check_access(v, translator_seg_index(op->mem.segment),
+					       op_offset(v, op), size, true)))
 			return EXIT_FAULT;
 	}
 	monitor_raise(v, VEC_GP, 0);

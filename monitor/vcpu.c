@@ -89,7 +89,8 @@ static bool seg_bounds(struct vcpu *v, int s)
 {
 	const struct vcpu_segment *g = &v->seg[s];
 	bool expand_down = (g->attr & 0x18) == 0x10 && (g->attr & 0x4);
-	if (s != S_CS && s != S_SS && (g->sel & 0xfffc) == 0) {
+	bool exec_only = (g->attr & 0x18) == 0x18 && !(g->attr & 0x2);
+	if ((s != S_CS && s != S_SS && (g->sel & 0xfffc) == 0) || (s != S_CS && exec_only)) {
 		v->seg_lo[s] = 0xffffffffu;
 		v->seg_hi[s] = 0;
 		return true;
@@ -115,6 +116,9 @@ uint32_t monitor_tmode(struct vcpu *v)
 			m |= TMODE_SEGBASE(s);
 		if (s != S_CS && seg_bounds(v, s))
 			m |= TMODE_SEGLIMIT(s);
+		/* Writable: a data segment with W (SDM vol. 3, 3.4.5.1). */
+		if ((v->seg[s].attr & 0x1a) != 0x12)
+			m |= TMODE_SEGRO(s);
 	}
 	if (v->cpl)
 		m |= TMODE_CPLNZ;

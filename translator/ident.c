@@ -149,6 +149,8 @@ bool emit_guest_mem(struct tctx *c, const struct translator_insn *in,
 	int s = translator_seg_index(mop->mem.segment);
 	bool agen = mop->mem.type == ZYDIS_MEMOP_TYPE_AGEN;
 	bool limit = !agen && (c->mode & TMODE_SEGLIMIT(s));
+	if (!agen && (c->mode & TMODE_SEGRO(s)) && (mop->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+		return tctx_callout(c, CO_LIMIT, in);	/* a write through a read-only segment */
 	if ((!seg_needs_base(c, mop) && !limit) || agen) {
 		struct hmem m = guest_hmem(mop, disp_adj);
 		return em_mem(e, pfx, npfx, true, false, opc, nopc, reg, &m) &&
@@ -261,9 +263,10 @@ static bool copy_string(struct tctx *c, const struct translator_insn *in)
 	 * string instruction adds no base. */
 	for (int i = 0; i < in->zi.operand_count; i++) {
 		const ZydisDecodedOperand *op = &in->ops[i];
+		int s = translator_seg_index(op->mem.segment);
 		if (op->type == ZYDIS_OPERAND_TYPE_MEMORY &&
-		    (seg_needs_base(c, op) ||
-		     (c->mode & TMODE_SEGLIMIT(translator_seg_index(op->mem.segment)))))
+		    (seg_needs_base(c, op) || (c->mode & TMODE_SEGLIMIT(s)) ||
+		     ((c->mode & TMODE_SEGRO(s)) && (op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))))
 			return tctx_callout(c, CO_UNSUPPORTED, in);	/* XXX: non-flat strings */
 	}
 	if (in->zi.address_width != 32)

@@ -123,6 +123,9 @@ struct translator_callout {
  * bounds in vcpu seg_lo/seg_hi; stack instructions with such an SS (or one
  * with a base) are emulated by the monitor (CO_STACK). */
 #define TMODE_SEGLIMIT(s) (1u << (11 + (s)))
+/* Segment s may not be written (read-only data, code): every write through
+ * it is #GP(0), raised through CO_LIMIT without touching memory. */
+#define TMODE_SEGRO(s) (1u << (17 + (s)))
 #define TMODE_SS_NONFLAT (TMODE_SEGBASE(S_SS_INDEX) | TMODE_SEGLIMIT(S_SS_INDEX))
 #define S_SS_INDEX 2
 
