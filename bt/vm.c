@@ -214,7 +214,8 @@ int bt_vm_run(const struct bt_options *o)
 	vm.dump_recent = runtime_dump_recent;
 	vm.dump_ctx = &rt;
 	monitor_vcpu_reset_multiboot(v, &boot);
-	v->tsc_offset = __rdtsc();
+	/* The guest's TSC is the host's: ring-3 code reads it directly. */
+	v->tsc_offset = 0;
 	for (;;) {
 		status = runtime_run(&rt);
 		if (!v->reset_requested || !o->reboot)

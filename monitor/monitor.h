@@ -356,6 +356,54 @@ int monitor_write_lin(struct vcpu *v, uint32_t lin, const void *src, size_t n);
 /* A read that fails quietly (-EFAULT) instead of stopping the VM. */
 int monitor_peek_lin(struct vcpu *v, uint32_t lin, void *dst, size_t n);
 
+/* ---- guest user mode (monitor/user.c) ---- */
+
+/* LDT slots of a stub: guest LDT selectors keep their index, guest GDT
+ * selector i uses MONITOR_LDT_ALIAS + i (runtime/stubctl.h: STUB_LDT_ALIAS). */
+#define MONITOR_LDT_ALIAS 4096u
+
+/* One descriptor for a stub's LDT, in modify_ldt(2)'s terms (user_desc). */
+struct monitor_ldt_entry {
+	uint32_t slot, base, limit, flags;
+};
+
+/* The guest's CPL-3 state as the host runs it in a stub. */
+struct monitor_user {
+	uint32_t regs[8], eip, eflags;	/* eflags as the host runs with */
+	uint16_t sel[S_NSEG];		/* host selectors (LDT slots) */
+	uint16_t guest_sel[S_NSEG];	/* the guest selectors they stand for */
+	int nldt;
+	struct monitor_ldt_entry ldt[S_NSEG];
+};
+
+enum monitor_user_why {
+	USER_SIGNAL,	/* a host signal in guest code: trapno, err, addr */
+	USER_SYSCALL,	/* an i386 system call (INT 0x80) */
+	USER_KICK,	/* the monitor interrupted it (device interrupt) */
+	USER_ESCAPE,	/* it reached 64-bit mode or forged the control page */
+	USER_DIED,	/* the stub process died (e.g. a forbidden host syscall) */
+	USER_HUNG,	/* the stub stopped answering */
+	USER_NWHY
+};
+
+struct monitor_user_exit {
+	enum monitor_user_why why;
+	uint32_t regs[8], eip, eflags;
+	uint16_t sel[S_NSEG];
+	uint32_t signo, trapno, err;
+	uint64_t addr, rip;
+	int death_signal;
+	bool cpuid_faulting;
+};
+
+/* Computes the host state for running the guest's CPL-3 code. */
+void monitor_user_prepare(struct vcpu *v, struct monitor_user *u);
+/* Takes the state back after guest user code stopped and turns the exit
+ * into what the guest CPU would do (an exception or interrupt through the
+ * guest IDT, an emulated instruction, or nothing: run again). */
+void monitor_user_exit(struct vcpu *v, const struct monitor_user *u,
+		       const struct monitor_user_exit *e);
+
 /* ---- exceptions and interrupts (monitor/exceptions.c) ---- */
 
 enum { VEC_DE = 0, VEC_DB = 1, VEC_NMI = 2, VEC_BP = 3, VEC_OF = 4, VEC_BR = 5, VEC_UD = 6,

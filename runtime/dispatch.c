@@ -39,6 +39,10 @@ void runtime_reset(struct runtime *rt)
 
 void runtime_destroy(struct runtime *rt)
 {
+	if (rt->stub) {
+		runtime_stub_destroy(rt->stub);
+		rt->stub = NULL;
+	}
 	tcache_destroy(&rt->tc);
 }
 
@@ -87,6 +91,11 @@ int runtime_run(struct runtime *rt)
 	struct vcpu *v = rt->v;
 	runtime_current = rt;
 	while (monitor_service(v)) {
+		if (v->cpl == 3) {
+			/* Guest user code runs directly, in its stub. */
+			runtime_user_run(rt);
+			continue;
+		}
 		uint32_t mode = monitor_tmode(v) | (rt->stats ? TMODE_STATS : 0);
 		bool single = mode & TMODE_SINGLE;
 		uint32_t rf_before = v->vflags & EFL_RF;
@@ -177,7 +186,16 @@ void runtime_print_stats(const struct runtime *rt, FILE *f)
 		(unsigned long long)vm->irqs_delivered);
 	fprintf(f, "  halts                          %llu (%.3f s asleep)\n",
 		(unsigned long long)vm->halts, (double)vm->halt_ns / 1e9);
-	fprintf(f, "  callouts by kind              ");
+	fprintf(f, "  user mode                      %llu entries, %llu stub starts, %llu stubs "
+		"ended, %llu kicks\n", (unsigned long long)rt->user_entries,
+		(unsigned long long)rt->stub_starts, (unsigned long long)rt->stub_kills,
+		(unsigned long long)rt->kicks);
+	static const char *const un[USER_NWHY] = { "signal", "int 0x80", "kick", "escape", "died",
+						    "hung" };
+	fprintf(f, "  user-mode exits               ");
+	for (int i = 0; i < USER_NWHY; i++)
+		fprintf(f, " %s=%llu", un[i], (unsigned long long)rt->user_exits[i]);
+	fprintf(f, "\n  callouts by kind              ");
 	bool any = false;
 	for (int k = 0; k < CO_NKINDS && k < 32; k++)
 		if (rt->v->vm->callouts[k]) {

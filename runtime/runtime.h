@@ -5,8 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "monitor/monitor.h"
+#include "runtime/stubctl.h"
 #include "tcache/tcache.h"
 #include "translator/translator.h"
 
@@ -15,6 +17,8 @@
 struct runtime_recent {
 	uint32_t eip, len, ninsns, mode;
 };
+
+struct runtime_stub;
 
 struct runtime {
 	struct vcpu *v;
@@ -27,6 +31,11 @@ struct runtime {
 	/* The most recently translated units, for fatal-error reports. */
 	struct runtime_recent recent[RUNTIME_RECENT];
 	uint64_t nrecent;
+	/* Guest user mode: the stub of the (one, while paging is off) guest
+	 * address space, and what ring 3 cost. */
+	struct runtime_stub *stub;
+	bool stub_tsd;
+	uint64_t user_entries, user_exits[8], stub_starts, stub_kills, kicks;
 };
 
 /* Sets up the cache, translator and entry points for v.  Returns 0 or -errno. */
@@ -43,6 +52,46 @@ void runtime_print_stats(const struct runtime *rt, FILE *f);
 /* Prints the recently translated units (ctx = struct runtime *); a
  * monitor_vm dump_recent hook. */
 void runtime_dump_recent(void *ctx, FILE *f);
+
+/* ---- stub processes (runtime/stub.c) ---- */
+
+/* What ended a RUN, copied out of the control page (enum stub_exit). */
+struct runtime_stub_exit {
+	uint32_t exit;
+	uint32_t regs[8], eip, eflags;
+	uint16_t sel[STUB_NSEG];
+	uint32_t signo, code, trapno, err;
+	uint64_t addr, rip, cs;
+	uint32_t syscall_nr, syscall_arch;
+};
+
+/* Starts a stub whose guest RAM is ram_fd; NULL with a message in err. */
+struct runtime_stub *runtime_stub_create(int ram_fd, char *err, size_t errlen);
+void runtime_stub_destroy(struct runtime_stub *s);
+void runtime_stub_kill(struct runtime_stub *s);
+bool runtime_stub_alive(struct runtime_stub *s);
+bool runtime_stub_cpuid_faulting(const struct runtime_stub *s);
+pid_t runtime_stub_pid(const struct runtime_stub *s);
+int runtime_stub_death_signal(const struct runtime_stub *s);
+/* Mapping changes (STUB_MAP_*): queued, then applied and each one checked
+ * against the queue through the seccomp listener by flush. */
+int runtime_stub_queue_map(struct runtime_stub *s, uint32_t op, uint64_t addr, uint64_t len,
+			   uint32_t prot, uint64_t off);
+int runtime_stub_flush(struct runtime_stub *s);
+bool runtime_stub_refuse_pending(struct runtime_stub *s);
+/* Writes the LDT slots that differ from what the stub has. */
+int runtime_stub_set_ldt(struct runtime_stub *s, const struct stub_user_desc *d, uint32_t n);
+int runtime_stub_set_tsc(struct runtime_stub *s, bool fault);
+/* RUN, then wait (0, -ETIMEDOUT at `until`, -ESRCH if it died), kick,
+ * and read the result. */
+void runtime_stub_start(struct runtime_stub *s, const uint32_t regs[8], uint32_t eip,
+			uint32_t eflags, const uint16_t sel[STUB_NSEG]);
+int runtime_stub_wait(struct runtime_stub *s, uint64_t until);
+void runtime_stub_kick(struct runtime_stub *s);
+void runtime_stub_result(struct runtime_stub *s, struct runtime_stub_exit *x);
+
+/* Runs guest ring-3 code until it leaves for the guest kernel (runtime/user.c). */
+void runtime_user_run(struct runtime *rt);
 
 /* Implemented in entry.S. */
 int runtime_enter(struct vcpu *v, uint64_t host_pc);

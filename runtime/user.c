@@ -1,0 +1,168 @@
+/*
+ * runtime/user.c: running guest ring-3 code in its stub (DESIGN.md §2-3):
+ * start the stub on first use with the user view of guest memory, bring its
+ * LDT up to date, hand it the registers, wait with a timeout at the next
+ * device deadline, kick it when an interrupt is due, and give the exit to
+ * the monitor.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "runtime/runtime.h"
+
+/* A kick must be answered within this long, else the stub is declared hung. */
+#define KICK_ANSWER_NS 2000000000ull
+/* Without a device deadline, wake this often to notice a dead stub and
+ * refuse anything an escaped guest asks of the seccomp listener. */
+#define IDLE_CHECK_NS 100000000ull
+
+static uint64_t host_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The user view while paging is off: all of guest RAM, readable, writable
+ * and executable at CPL 3 (without paging there is no U/S protection),
+ * except what lies below vm.mmap_min_addr, which the host refuses.  One
+ * range, so one validated mmap.  With paging, the shadow MMU feeds this
+ * same queue page by page.
+ */
+static int queue_user_view(struct runtime *rt)
+{
+	const struct guestmem *gm = &rt->v->vm->mem;
+	if (gm->size <= gm->min_addr)
+		return 0;
+	return runtime_stub_queue_map(rt->stub, STUB_MAP_MMAP, gm->min_addr,
+				      gm->size - gm->min_addr, PROT_READ | PROT_WRITE | PROT_EXEC,
+				      gm->min_addr);
+}
+
+static bool ensure_stub(struct runtime *rt)
+{
+	struct vcpu *v = rt->v;
+	if (rt->stub && runtime_stub_alive(rt->stub))
+		return true;
+	if (rt->stub) {
+		runtime_stub_destroy(rt->stub);
+		rt->stub = NULL;
+	}
+	char err[256];
+	rt->stub = runtime_stub_create(v->vm->mem.memfd, err, sizeof(err));
+	if (!rt->stub) {
+		monitor_stop(v, 1, "cannot run guest user code: %s", err);
+		return false;
+	}
+	rt->stub_starts++;
+	rt->stub_tsd = false;
+	if (queue_user_view(rt) < 0 || runtime_stub_flush(rt->stub) < 0) {
+		monitor_stop(v, 1, "cannot map guest memory into the user-mode stub");
+		return false;
+	}
+	return true;
+}
+
+static enum monitor_user_why why_of(uint32_t exit)
+{
+	switch (exit) {
+	case STUB_EXIT_SIGNAL: return USER_SIGNAL;
+	case STUB_EXIT_SYSCALL: return USER_SYSCALL;
+	case STUB_EXIT_KICK: return USER_KICK;
+	default: return USER_ESCAPE;
+	}
+}
+
+void runtime_user_run(struct runtime *rt)
+{
+	struct vcpu *v = rt->v;
+	struct monitor_vm *vm = v->vm;
+	if (!ensure_stub(rt))
+		return;
+	struct runtime_stub *s = rt->stub;
+	struct monitor_user u;
+	struct monitor_user_exit e;
+	memset(&e, 0, sizeof(e));
+	monitor_user_prepare(v, &u);
+
+	struct stub_user_desc d[S_NSEG];
+	for (int i = 0; i < u.nldt; i++)
+		d[i] = (struct stub_user_desc){ u.ldt[i].slot, u.ldt[i].base, u.ldt[i].limit,
+						u.ldt[i].flags };
+	bool tsd = v->cr4 & CR4_TSD;
+	if (runtime_stub_set_ldt(s, d, (uint32_t)u.nldt) < 0 ||
+	    (tsd != rt->stub_tsd && runtime_stub_set_tsc(s, tsd) < 0) ||
+	    runtime_stub_flush(s) < 0) {
+		e.why = runtime_stub_alive(s) ? USER_HUNG : USER_DIED;
+		goto dead;
+	}
+	rt->stub_tsd = tsd;
+
+	rt->user_entries++;
+	runtime_stub_start(s, u.regs, u.eip, u.eflags, u.sel);
+	uint64_t kicked = 0;
+	for (;;) {
+		uint64_t deadline = devices_bus_next_deadline(&vm->bus);
+		uint64_t now = host_ns();
+		uint64_t until = now + IDLE_CHECK_NS;
+		if (deadline != DEVICES_NEVER && vm->clock_base_ns + deadline < until)
+			until = vm->clock_base_ns + deadline;
+		if (kicked && kicked + KICK_ANSWER_NS < until)
+			until = kicked + KICK_ANSWER_NS;
+		int r = runtime_stub_wait(s, until);
+		if (r == 0)
+			break;
+		if (r == -ESRCH) {
+			e.why = USER_DIED;
+			goto dead;
+		}
+		/* A deadline: run the devices, and interrupt guest code if the
+		 * guest can take an interrupt now. */
+		if (runtime_stub_refuse_pending(s)) {
+			e.why = USER_ESCAPE;	/* only an escaped guest asks for mappings */
+			goto dead;
+		}
+		monitor_clock_sync(vm);
+		if (v->stopping) {
+			runtime_stub_kick(s);
+			runtime_stub_wait(s, host_ns() + KICK_ANSWER_NS);
+			return;
+		}
+		if (kicked && host_ns() >= kicked + KICK_ANSWER_NS) {
+			e.why = USER_HUNG;
+			goto dead;
+		}
+		if (!kicked && v->intr && v->vif) {
+			runtime_stub_kick(s);
+			rt->kicks++;
+			kicked = host_ns();
+		}
+	}
+	struct runtime_stub_exit x;
+	runtime_stub_result(s, &x);
+	e.why = why_of(x.exit);
+	memcpy(e.regs, x.regs, sizeof(e.regs));
+	e.eip = x.eip;
+	e.eflags = x.eflags;
+	memcpy(e.sel, x.sel, sizeof(e.sel));
+	e.signo = x.signo;
+	e.trapno = x.trapno;
+	e.err = x.err;
+	e.addr = x.addr;
+	e.rip = x.rip;
+	if (e.why == USER_ESCAPE || (e.why == USER_SYSCALL && x.syscall_arch != 0x40000003u))
+		goto dead;
+	rt->user_exits[e.why]++;
+	monitor_user_exit(v, &u, &e);
+	return;
+dead:
+	e.why = e.why == USER_SYSCALL ? USER_ESCAPE : e.why;
+	e.death_signal = runtime_stub_death_signal(s);
+	rt->user_exits[e.why]++;
+	rt->stub_kills++;
+	runtime_stub_kill(s);
+	monitor_user_exit(v, &u, &e);
+}
