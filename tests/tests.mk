@@ -17,7 +17,7 @@ NATIVE_CFLAGS := -m32 -O2 -g -std=gnu11 -Wall -Wextra -Werror -fno-pie -no-pie -
 # Number of generated functions in arith (a few basic blocks each).
 ARITH_BLOCKS ?= 2048
 
-GUESTS := hello arith clisti faults triple reset vectors pit intshadow segments tss irqcost seglimits sdmonly \
+GUESTS := hello arith clisti faults triple reset vectors pit intshadow segments tss irqcost seglimits sdmonly userirq \
           vectors-ring3
 
 GUEST_DIR      := $(BUILD)/tests/guests
