@@ -190,6 +190,11 @@ void runtime_print_stats(const struct runtime *rt, FILE *f)
 		"ended, %llu kicks\n", (unsigned long long)rt->user_entries,
 		(unsigned long long)rt->stub_starts, (unsigned long long)rt->stub_kills,
 		(unsigned long long)rt->kicks);
+	if (rt->stub_starts)
+		fprintf(f, "  cpuid at cpl 3                 %s\n",
+			rt->stub && runtime_stub_cpuid_faulting(rt->stub)
+				? "faults to the monitor (virtual CPUID)"
+				: "runs on the host CPU (no CPUID faulting on this host)");
 	static const char *const un[USER_NWHY] = { "signal", "int 0x80", "kick", "escape", "died",
 						    "hung" };
 	fprintf(f, "  user-mode exits               ");

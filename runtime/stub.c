@@ -126,7 +126,10 @@ int runtime_stub_wait(struct runtime_stub *s, uint64_t until)
 		if (wait > 100000000u)
 			wait = 100000000u;
 		struct timespec ts = { (time_t)(wait / 1000000000u), (long)(wait % 1000000000u) };
-		syscall(SYS_futex, &c->done_seq, FUTEX_WAIT, d, &ts, NULL, 0);
+		__atomic_store_n(&c->monitor_sleeping, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&c->done_seq, __ATOMIC_SEQ_CST) == d)
+			syscall(SYS_futex, &c->done_seq, FUTEX_WAIT, d, &ts, NULL, 0);
+		c->monitor_sleeping = 0;
 		if (!runtime_stub_alive(s))
 			return -ESRCH;
 	}
@@ -136,8 +139,9 @@ static void send_cmd(struct runtime_stub *s, uint32_t cmd)
 {
 	s->ctl->cmd = cmd;
 	s->seq++;
-	__atomic_store_n(&s->ctl->cmd_seq, s->seq, __ATOMIC_RELEASE);
-	futex_wake(&s->ctl->cmd_seq);
+	__atomic_store_n(&s->ctl->cmd_seq, s->seq, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&s->ctl->stub_sleeping, __ATOMIC_SEQ_CST))
+		futex_wake(&s->ctl->cmd_seq);
 }
 
 void runtime_stub_kill(struct runtime_stub *s)

@@ -90,6 +90,10 @@ struct stub_ctl {
 	volatile uint32_t done_seq;	/* futex, stub -> monitor */
 	uint32_t cmd;
 	uint32_t exit;			/* enum stub_exit of the last command */
+	/* Set by a side before it futex-waits, so the other side makes the
+	 * wake-up system call only when someone sleeps (a spinning waiter
+	 * sees the new sequence number by itself). */
+	volatile uint32_t stub_sleeping, monitor_sleeping;
 
 	/* RUN: the guest state in; at an exit, the state out. */
 	uint32_t regs[8];		/* EAX..EDI */

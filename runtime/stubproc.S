@@ -4,7 +4,7 @@
  */
 #include "runtime/stubctl.h"
 
-#define CTL_REGS 16	/* offsetof(struct stub_ctl, regs) */
+#define CTL_REGS 24	/* offsetof(struct stub_ctl, regs) */
 #define CTL_EIP (CTL_REGS + 32)
 #define CTL_EFLAGS (CTL_EIP + 4)
 #define CTL_SEL (CTL_EFLAGS + 4)

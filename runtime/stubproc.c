@@ -96,10 +96,10 @@
 static struct stub_ctl *const ctl = (struct stub_ctl *)STUB_CTL;
 
 /* stubproc.S reads the guest state at these offsets. */
-_Static_assert(offsetof(struct stub_ctl, regs) == 16, "CTL_REGS");
-_Static_assert(offsetof(struct stub_ctl, eip) == 48, "CTL_EIP");
-_Static_assert(offsetof(struct stub_ctl, eflags) == 52, "CTL_EFLAGS");
-_Static_assert(offsetof(struct stub_ctl, sel) == 56, "CTL_SEL");
+_Static_assert(offsetof(struct stub_ctl, regs) == 24, "CTL_REGS");
+_Static_assert(offsetof(struct stub_ctl, eip) == 56, "CTL_EIP");
+_Static_assert(offsetof(struct stub_ctl, eflags) == 60, "CTL_EFLAGS");
+_Static_assert(offsetof(struct stub_ctl, sel) == 64, "CTL_SEL");
 
 /* ---- system calls ---- */
 
@@ -302,17 +302,22 @@ static uint32_t wait_change(volatile uint32_t *w, uint32_t old)
 		__asm__ volatile("pause");
 	}
 	for (;;) {
-		uint32_t v = *w;
-		if (v != old)
+		__atomic_store_n(&ctl->stub_sleeping, 1, __ATOMIC_SEQ_CST);
+		uint32_t v = __atomic_load_n(w, __ATOMIC_SEQ_CST);
+		if (v != old) {
+			ctl->stub_sleeping = 0;
 			return v;
+		}
 		sys6(NR_futex, (long)w, FUTEX_WAIT, old, 0, 0, 0);
+		ctl->stub_sleeping = 0;
 	}
 }
 
 static void finish(uint32_t seq)
 {
-	__atomic_store_n(&ctl->done_seq, seq, __ATOMIC_RELEASE);
-	futex_wake(&ctl->done_seq);
+	__atomic_store_n(&ctl->done_seq, seq, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&ctl->monitor_sleeping, __ATOMIC_SEQ_CST))
+		futex_wake(&ctl->done_seq);
 }
 
 static int do_map(void)
