@@ -174,12 +174,22 @@ static void emulate_or_fault(struct vcpu *v, int vec, uint32_t err)
 	monitor_raise(v, vec, (int)err);
 }
 
+/* Reports of ended stubs: a guest that keeps trying gets the first few,
+ * then a note that the rest are counted in --stats only. */
+#define BAD_STUB_REPORTS 10
+
 static void bad_stub(struct vcpu *v, const struct monitor_user *u, const char *what, int sig)
 {
-	fprintf(stderr, "bt: guest user code at eip 0x%08x %s", u->eip, what);
-	if (sig)
-		fprintf(stderr, " (signal %d)", sig);
-	fprintf(stderr, "; its stub is ended and the guest gets #GP(0)\n");
+	static unsigned reports;
+	if (reports < BAD_STUB_REPORTS) {
+		fprintf(stderr, "bt: guest user code at eip 0x%08x %s", u->eip, what);
+		if (sig)
+			fprintf(stderr, " (signal %d)", sig);
+		fprintf(stderr, "; its stub is ended and the guest gets #GP(0)\n");
+	} else if (reports == BAD_STUB_REPORTS) {
+		fprintf(stderr, "bt: more ended stubs are not reported (see --stats)\n");
+	}
+	reports++;
 	/* Nothing the stub reported can be trusted: the guest's state is the
 	 * one it entered ring 3 with. */
 	memcpy(v->regs, u->regs, sizeof(v->regs));
