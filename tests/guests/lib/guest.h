@@ -38,6 +38,10 @@ void serial_puts(const char *s);
 /* printf.c: %d %i %u %x %X %p %s %c %%, flags '-' '0', width, 'l' (no-op). */
 int guest_vprintf(const char *fmt, va_list ap);
 int guest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same into buf (always NUL-terminated if size > 0); returns the full length. */
+int guest_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int guest_snprintf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* exit.c */
 void guest_exit(int code) __attribute__((noreturn));
@@ -58,6 +62,8 @@ struct trap_frame {
 };
 extern int (*guest_trap_hook)(struct trap_frame *f);
 void idt_init(void);
+/* Sets the DPL of IDT entry vec (who may reach it with INT n, INT3, INTO). */
+void idt_set_dpl(unsigned vec, unsigned dpl);
 
 /*
  * check.c: one line per check, "NAME: ok   ..." or "NAME: FAIL ...", and a tally;
