@@ -107,6 +107,18 @@ int pit_ch2_out(void);
 uint8_t rtc_read(uint8_t reg);
 uint8_t rtc_seconds(void);
 void rtc_wait_tick(void);	/* returns right after the seconds register changed */
+/* TSC ticks per millisecond, measured over 50 ms of PIT channel 2 (mode 0, gate on). */
+uint32_t pit_tsc_per_ms(void);
+/* cycles as nanoseconds at per_ms TSC ticks per millisecond (0 if per_ms is 0). */
+uint32_t tsc_ns(uint64_t cycles, uint32_t per_ms);
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
 
 /* EFLAGS bits the processes below set (SDM vol. 1, 3.4.3). */
 #define EFLAGS_BIT1	0x00000002	/* reserved, always 1 */
