@@ -18,13 +18,14 @@ NATIVE_CFLAGS := -m32 -O2 -g -std=gnu11 -Wall -Wextra -Werror -fno-pie -no-pie -
 ARITH_BLOCKS ?= 2048
 
 GUESTS := hello arith clisti faults triple reset vectors pit intshadow segments tss irqcost seglimits sdmonly \
-          vectors-ring3 user
+          vectors-ring3 user userbench
 
 GUEST_DIR      := $(BUILD)/tests/guests
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c tests/guests/lib/*.S)
 GUEST_LIB_OBJS := $(patsubst tests/guests/%,$(GUEST_DIR)/%.o,$(basename $(GUEST_LIB_SRCS)))
 
-TEST_TARGETS += $(GUESTS:%=$(GUEST_DIR)/%.elf) $(GUEST_DIR)/arith-native $(GUEST_DIR)/user-native
+TEST_TARGETS += $(GUESTS:%=$(GUEST_DIR)/%.elf) $(GUEST_DIR)/arith-native $(GUEST_DIR)/user-native \
+                $(GUEST_DIR)/userbench-native
 
 # More specific than the root's $(BUILD)/%.o rules, so these win for guest objects.
 $(GUEST_DIR)/%.o: tests/guests/%.c
@@ -67,5 +68,11 @@ $(GUEST_DIR)/user-native: tests/guests/user-compute.c tests/guests/user-compute.
 	@echo "  CC      $@"
 	$(Q)$(GUEST_CC) $(NATIVE_CFLAGS) -DUSER_NATIVE -o $@ $<
 
+# userbench's compute loop and the host's getppid(), for comparison with the guest's numbers.
+$(GUEST_DIR)/userbench-native: tests/guests/userbench.c
+	@echo "  CC      $@"
+	$(Q)$(GUEST_CC) $(NATIVE_CFLAGS) -DUSERBENCH_NATIVE -o $@ $<
+
 .PHONY: guests
-guests: $(GUESTS:%=$(GUEST_DIR)/%.elf) $(GUEST_DIR)/arith-native $(GUEST_DIR)/user-native
+guests: $(GUESTS:%=$(GUEST_DIR)/%.elf) $(GUEST_DIR)/arith-native $(GUEST_DIR)/user-native \
+        $(GUEST_DIR)/userbench-native
