@@ -67,27 +67,6 @@ static int has_error(uint32_t v)
 	return v == 8 || (v >= 10 && v <= 14) || v == 17;
 }
 
-static uint32_t read_cr0(void)
-{
-	uint32_t v;
-
-	__asm__ volatile("movl %%cr0, %0" : "=r"(v));
-	return v;
-}
-
-static uint32_t read_cr4(void)
-{
-	uint32_t v;
-
-	__asm__ volatile("movl %%cr4, %0" : "=r"(v));
-	return v;
-}
-
-static void write_cr4(uint32_t v)
-{
-	__asm__ volatile("movl %0, %%cr4" : : "r"(v));
-}
-
 /* ======== syscalls ======== */
 
 static uint32_t prog_getpid(uint32_t arg)
@@ -295,6 +274,10 @@ static void compute_tests(uint32_t iters)
 #define NEXT(n) "\n" #n "_next:\n"
 #define RES(n) #n "_res:\n  popal\n  ret\n"
 #define SIMPLE(n, setup, insn) BEGIN(n) setup "\n" AT(n) insn NEXT(n) RES(n)
+/* BOUND of value against the bounds [10,20] on the stack. */
+#define BOUNDCASE(n, value) \
+	BEGIN(n) "  pushl $20; pushl $10; movl $" #value ", %eax\n" AT(n) "boundl %eax, (%esp)" NEXT(n) \
+	#n "_res:\n  addl $8, %esp\n  popal\n  ret\n"
 /* Saves and restores a segment register around the snippet. */
 #define SEGCASE(n, sreg, setup, insn) \
 	BEGIN(n) "  pushl %" sreg "\n" setup "\n" AT(n) insn NEXT(n) #n "_res:\n  popl %" sreg "\n  popal\n  ret\n"
@@ -308,12 +291,8 @@ __asm__(".text\n"
 	SIMPLE(c_int3, "", "int3")
 	SIMPLE(c_into, "movl $0x7fffffff, %eax; addl $1, %eax", "into")
 	SIMPLE(c_intono, "xorl %eax, %eax", "into")
-	BEGIN(c_bound) "  pushl $20; pushl $10; movl $25, %eax\n"
-	AT(c_bound) "boundl %eax, (%esp)" NEXT(c_bound)
-	"c_bound_res: addl $8, %esp; popal; ret\n"
-	BEGIN(c_boundok) "  pushl $20; pushl $10; movl $15, %eax\n"
-	AT(c_boundok) "boundl %eax, (%esp)" NEXT(c_boundok)
-	"c_boundok_res: addl $8, %esp; popal; ret\n"
+	BOUNDCASE(c_bound, 25)
+	BOUNDCASE(c_boundok, 15)
 	SIMPLE(c_intdpl0, "", "int $0x41")
 	SIMPLE(c_intabsent, "", "int $0x42")
 	SIMPLE(c_intsecond, "movl $0x81, %eax", "int $0x81")

@@ -120,6 +120,33 @@ static inline uint64_t rdtsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
+/* Control registers (CPL 0 only). */
+static inline uint32_t read_cr0(void)
+{
+	uint32_t v;
+
+	__asm__ volatile("movl %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr0(uint32_t v)
+{
+	__asm__ volatile("movl %0, %%cr0" : : "r"(v));
+}
+
+static inline uint32_t read_cr4(void)
+{
+	uint32_t v;
+
+	__asm__ volatile("movl %%cr4, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr4(uint32_t v)
+{
+	__asm__ volatile("movl %0, %%cr4" : : "r"(v));
+}
+
 /* EFLAGS bits the processes below set (SDM vol. 1, 3.4.3). */
 #define EFLAGS_BIT1	0x00000002	/* reserved, always 1 */
 #define EFLAGS_TF	0x00000100

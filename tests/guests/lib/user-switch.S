@@ -9,7 +9,7 @@ kernel_esp:			/* user_enter's stack while the process runs */
 	.text
 /*
  * void user_enter(struct trap_frame *regs): saves the kernel's callee-saved
- * registers and EFLAGS, then pops regs as trap_common's tail does (SDM vol. 3,
+ * registers and EFLAGS, then returns from regs as from a trap (SDM vol. 3,
  * 6.12.1: IRET to CPL 3 pops EIP, CS, EFLAGS, ESP, SS). "Returns" when the
  * process stops and user_leave runs.
  */
@@ -23,13 +23,7 @@ user_enter:
 	pushfl
 	movl %esp, kernel_esp
 	movl 24(%esp), %esp
-	popal
-	popl %gs
-	popl %fs
-	popl %es
-	popl %ds
-	addl $8, %esp		/* vector, error code */
-	iret
+	jmp trap_return		/* vectors.S */
 	.size user_enter, . - user_enter
 
 /* void user_leave(void): from a handler on the ring-0 stack, back to user_enter's caller. */
