@@ -17,14 +17,15 @@ NATIVE_CFLAGS := -m32 -O2 -g -std=gnu11 -Wall -Wextra -Werror -fno-pie -no-pie -
 # Number of generated functions in arith (a few basic blocks each).
 ARITH_BLOCKS ?= 2048
 
-GUESTS := hello arith clisti faults triple reset vectors pit intshadow segments tss irqcost seglimits sdmonly userirq \
-          vectors-ring3
+GUESTS := hello arith clisti faults triple reset vectors pit intshadow segments tss irqcost seglimits sdmonly \
+          userirq vectors-ring3 user userbench escape
 
 GUEST_DIR      := $(BUILD)/tests/guests
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c tests/guests/lib/*.S)
 GUEST_LIB_OBJS := $(patsubst tests/guests/%,$(GUEST_DIR)/%.o,$(basename $(GUEST_LIB_SRCS)))
 
-TEST_TARGETS += $(GUESTS:%=$(GUEST_DIR)/%.elf) $(GUEST_DIR)/arith-native
+TEST_TARGETS += $(GUESTS:%=$(GUEST_DIR)/%.elf) $(GUEST_DIR)/arith-native $(GUEST_DIR)/user-native \
+                $(GUEST_DIR)/userbench-native
 
 # More specific than the root's $(BUILD)/%.o rules, so these win for guest objects.
 $(GUEST_DIR)/%.o: tests/guests/%.c
@@ -60,5 +61,18 @@ $(GUEST_DIR)/arith-native: tests/guests/arith.c $(GUEST_DIR)/arith-blocks.c
 	@echo "  CC      $@"
 	$(Q)$(GUEST_CC) $(NATIVE_CFLAGS) -DARITH_NATIVE -o $@ $^
 
+# user's compute programs: one source, linked into the guest and built for the host.
+$(GUEST_DIR)/user.elf: $(GUEST_DIR)/user-compute.o
+
+$(GUEST_DIR)/user-native: tests/guests/user-compute.c tests/guests/user-compute.h
+	@echo "  CC      $@"
+	$(Q)$(GUEST_CC) $(NATIVE_CFLAGS) -DUSER_NATIVE -o $@ $<
+
+# userbench's compute loop and the host's getppid(), for comparison with the guest's numbers.
+$(GUEST_DIR)/userbench-native: tests/guests/userbench.c
+	@echo "  CC      $@"
+	$(Q)$(GUEST_CC) $(NATIVE_CFLAGS) -DUSERBENCH_NATIVE -o $@ $<
+
 .PHONY: guests
-guests: $(GUESTS:%=$(GUEST_DIR)/%.elf) $(GUEST_DIR)/arith-native
+guests: $(GUESTS:%=$(GUEST_DIR)/%.elf) $(GUEST_DIR)/arith-native $(GUEST_DIR)/user-native \
+        $(GUEST_DIR)/userbench-native

@@ -22,7 +22,6 @@
 #define VEC_IRQ4	0x24
 #define COM1_IER	0x3F9
 #define IER_ETBEI	0x02
-#define CAL_COUNT	59659	/* 50 ms of PIT channel 2 */
 
 __asm__(
 	".text\n"
@@ -38,32 +37,6 @@ __asm__(
 	"  iret\n");
 void empty_handler(void), irq0_handler(void), irq4_handler(void);
 volatile uint32_t irq_count;
-
-static uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
-
-/* TSC ticks per millisecond, over 50 ms of PIT channel 2 in mode 0. */
-static uint32_t tsc_per_ms(void)
-{
-	uint64_t t0;
-
-	pit_ch2_gate(1);
-	pit_program(2, 0, CAL_COUNT);
-	t0 = rdtsc();
-	while (!pit_ch2_out())
-		;
-	return (uint32_t)((rdtsc() - t0) / 50);
-}
-
-static uint32_t ns(uint64_t cycles, uint32_t per_ms)
-{
-	return per_ms ? (uint32_t)(cycles * 1000000 / per_ms) : 0;
-}
 
 /* The busy loop interrupts steal time from. */
 static void spin(uint32_t n)
@@ -83,7 +56,7 @@ int guest_main(uint32_t magic, struct multiboot_info *mbi)
 	(void)magic;
 	(void)mbi;
 	pic_remap(0x20, 0x28);
-	per_ms = tsc_per_ms();
+	per_ms = pit_tsc_per_ms();
 	guest_printf("irqcost: TSC %u kHz\n", per_ms);
 
 	idt_set_handler(VEC_EMPTY, empty_handler, D_P | D_INT32);
@@ -92,7 +65,7 @@ int guest_main(uint32_t magic, struct multiboot_info *mbi)
 		__asm__ volatile("int %0" : : "i"(VEC_EMPTY));
 	busy = (rdtsc() - t0) / (iters ? iters : 1);
 	guest_printf("irqcost: INT n + IRET: iters=%u %u cycles/op %u ns/op\n", iters,
-		     (uint32_t)busy, ns(busy, per_ms));
+		     (uint32_t)busy, tsc_ns(busy, per_ms));
 
 	/* Calibrate a spin loop that lasts about irqs interrupt periods, interrupts off. */
 	spins = 1000000;
@@ -133,7 +106,7 @@ int guest_main(uint32_t magic, struct multiboot_info *mbi)
 		uint64_t per = (taken - masked) / got;
 
 		guest_printf("irqcost: IRQ 4 + IIR read + EOI + IRET: %u cycles/irq %u ns/irq\n",
-			     (uint32_t)per, ns(per, per_ms));
+			     (uint32_t)per, tsc_ns(per, per_ms));
 	}
 
 	idt_set_handler(VEC_IRQ0, irq0_handler, D_P | D_INT32);
@@ -148,12 +121,12 @@ int guest_main(uint32_t magic, struct multiboot_info *mbi)
 	got = irq_count;
 	pic_mask_all();
 	guest_printf("irqcost: PIT IRQ 0, count=%u: %u interrupts in %u ms of spinning\n", count,
-		     got, ns(busy, per_ms) / 1000000);
+		     got, tsc_ns(busy, per_ms) / 1000000);
 	if (got && busy > quiet) {
 		uint64_t per = (busy - quiet) / got;
 
 		guest_printf("irqcost: IRQ 0 + EOI + IRET: %u cycles/irq %u ns/irq\n",
-			     (uint32_t)per, ns(per, per_ms));
+			     (uint32_t)per, tsc_ns(per, per_ms));
 	} else {
 		guest_printf("irqcost: IRQ 0: no measurable cost (%u interrupts)\n", got);
 	}

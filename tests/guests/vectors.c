@@ -197,19 +197,6 @@ static void write_dr(int n, uint32_t v)
 	}
 }
 
-static uint32_t read_cr0(void)
-{
-	uint32_t v;
-
-	__asm__ volatile("movl %%cr0, %0" : "=r"(v));
-	return v;
-}
-
-static void write_cr0(uint32_t v)
-{
-	__asm__ volatile("movl %0, %%cr0" : : "r"(v));
-}
-
 static int hook(struct trap_frame *f)
 {
 	if (seen_count == 0) {

@@ -38,6 +38,10 @@ void serial_puts(const char *s);
 /* printf.c: %d %i %u %x %X %p %s %c %%, flags '-' '0', width, 'l' (no-op). */
 int guest_vprintf(const char *fmt, va_list ap);
 int guest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same into buf (always NUL-terminated if size > 0); returns the full length. */
+int guest_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int guest_snprintf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* exit.c */
 void guest_exit(int code) __attribute__((noreturn));
@@ -58,6 +62,8 @@ struct trap_frame {
 };
 extern int (*guest_trap_hook)(struct trap_frame *f);
 void idt_init(void);
+/* Sets the DPL of IDT entry vec (who may reach it with INT n, INT3, INTO). */
+void idt_set_dpl(unsigned vec, unsigned dpl);
 
 /*
  * check.c: one line per check, "NAME: ok   ..." or "NAME: FAIL ...", and a tally;
@@ -101,6 +107,135 @@ int pit_ch2_out(void);
 uint8_t rtc_read(uint8_t reg);
 uint8_t rtc_seconds(void);
 void rtc_wait_tick(void);	/* returns right after the seconds register changed */
+/* TSC ticks per millisecond, measured over 50 ms of PIT channel 2 (mode 0, gate on). */
+uint32_t pit_tsc_per_ms(void);
+/* cycles as nanoseconds at per_ms TSC ticks per millisecond (0 if per_ms is 0). */
+uint32_t tsc_ns(uint64_t cycles, uint32_t per_ms);
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* Control registers (CPL 0 only). */
+static inline uint32_t read_cr0(void)
+{
+	uint32_t v;
+
+	__asm__ volatile("movl %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr0(uint32_t v)
+{
+	__asm__ volatile("movl %0, %%cr0" : : "r"(v));
+}
+
+static inline uint32_t read_cr4(void)
+{
+	uint32_t v;
+
+	__asm__ volatile("movl %%cr4, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr4(uint32_t v)
+{
+	__asm__ volatile("movl %0, %%cr4" : : "r"(v));
+}
+
+/* EFLAGS bits the processes below set (SDM vol. 1, 3.4.3). */
+#define EFLAGS_BIT1	0x00000002	/* reserved, always 1 */
+#define EFLAGS_TF	0x00000100
+#define EFLAGS_IF	0x00000200
+#define EFLAGS_IOPL(n)	((uint32_t)(n) << 12)
+#define EFLAGS_IOPL_MASK 0x00003000
+
+/*
+ * user.c, user-switch.S: processes at CPL 3 (SDM vol. 3, 5.5-5.9, 6.12.1). A process
+ * is a C function run with its own stack, the ring-3 segments and its own
+ * EFLAGS (IF=1; IOPL and TF as set in regs.eflags), entered by IRET from
+ * user_run. It comes back to ring 0 only through the IDT: INT 0x80, a DPL 3
+ * interrupt gate, is a system call (number in EAX, arguments in EBX, ECX,
+ * EDX, ESI, EDI, EBP, result in EAX) dispatched through user_syscalls[];
+ * every other vector taken at CPL 3 goes to the process's on_event. user_run
+ * returns when the process exits, is killed, yields or is preempted; its
+ * registers stay in regs, so user_run resumes it where it stopped. Paging is
+ * off: a process can reach all memory, which these tests use to share
+ * variables between a process and the kernel.
+ */
+#define USER_SYSCALL_VECTOR	0x80
+#define USER_STACK_SIZE		8192
+#define USER_IOMAP_PORTS	0x400	/* ports in the TSS I/O bitmap; above: #GP */
+
+/* System call numbers: none of them is a Linux i386 number. */
+#define SYS_BASE	0x1000
+#define SYS_EXIT	0x1000	/* (code): ends the process; status = code */
+#define SYS_WRITE	0x1001	/* (buf, len): to the serial console; returns len */
+#define SYS_GETPID	0x1002	/* returns the process's pid */
+#define SYS_YIELD	0x1003	/* back to user_run's caller; returns 0 when resumed */
+#define SYS_SUM		0x1004	/* returns EBX + 2 ECX + 3 EDX + 4 ESI + 5 EDI + 6 EBP */
+#define SYS_NOP		0x1005	/* returns 0 */
+#define USER_NSYSCALLS	8	/* slots from SYS_BASE; the others return -ENOSYS */
+#define USER_ENOSYS	38
+#define USER_EINVAL	22
+
+enum user_state { USER_READY, USER_EXITED, USER_KILLED };
+/* What on_event decides for a vector other than the system call. */
+enum user_action {
+	USER_RESUME,	/* IRET to the (possibly edited) frame */
+	USER_KILL,	/* end the process: state KILLED, status = vector, fault = frame */
+	USER_PREEMPT,	/* stop it, still READY: user_run returns */
+};
+
+struct user_proc {
+	const char *name;
+	uint32_t pid;
+	enum user_state state;
+	uint32_t status;		/* SYS_EXIT's code, or the vector that killed it */
+	struct trap_frame regs;		/* registers while it does not run */
+	struct trap_frame fault;	/* the frame of the event that killed it */
+	uint32_t syscalls, events;	/* system calls made, other vectors taken */
+	/* NULL: any vector but the system call kills the process. */
+	enum user_action (*on_event)(struct user_proc *p, struct trap_frame *f);
+	void *data;			/* the test's, for on_event */
+	uint8_t stack[USER_STACK_SIZE] __attribute__((aligned(16)));
+};
+
+/* A system call: returns what goes to EAX (a negative errno on error). */
+typedef int32_t (*user_syscall_fn)(struct user_proc *p, struct trap_frame *f);
+extern user_syscall_fn user_syscalls[USER_NSYSCALLS];
+/* The selectors processes get (RPL 3); default GDT_R3CODE | 3, GDT_R3DATA | 3. */
+extern uint16_t user_cs, user_ds;
+/* The process user_run is running, or NULL. */
+extern struct user_proc *user_current;
+
+/*
+ * Loads a TSS of its own at GDT_TSS (SS0:ESP0 on a lib stack, an I/O bitmap
+ * for ports below USER_IOMAP_PORTS, all denied), sets the system-call gate,
+ * makes the #BP and #OF gates DPL 3 (so INT3 and INTO work at CPL 3, as
+ * operating systems set them) and masks the PIC. Replaces tss_init().
+ */
+void user_init(void);
+/* Allows (or denies) port at IOPL < 3 through the TSS I/O bitmap. */
+void user_io_allow(uint16_t port, int allow);
+/* A process that will call fn(arg) and exit with its return value. */
+void user_proc_init(struct user_proc *p, const char *name, uint32_t (*fn)(uint32_t), uint32_t arg);
+enum user_state user_run(struct user_proc *p);
+/* For system calls and on_event: stop the running process now (never returns). */
+void user_stop(struct user_proc *p, struct trap_frame *f, enum user_state state)
+	__attribute__((noreturn));
+
+/* Ring-3 side. user_syscall is INT 0x80 with all six argument registers. */
+int32_t user_syscall(uint32_t nr, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a4,
+		     uint32_t a5, uint32_t a6);
+void user_exit(uint32_t code) __attribute__((noreturn));
+int32_t user_write(const void *buf, uint32_t len);
+/* printf into a buffer on the process's stack, then one SYS_WRITE. */
+int user_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* string.c: what gcc may emit calls to even when freestanding. */
 void *memcpy(void *dst, const void *src, size_t n);

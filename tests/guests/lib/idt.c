@@ -52,3 +52,8 @@ void guest_trap(struct trap_frame *f)
 		     f->eax, f->ebx, f->ecx, f->edx, f->esi, f->edi, f->ebp);
 	guest_exit(GUEST_EXIT_TRAP);
 }
+
+void idt_set_dpl(unsigned vec, unsigned dpl)
+{
+	idt_set(vec, (idt_get(vec) & ~(3ull << 45)) | (uint64_t)(dpl & 3) << 45);
+}

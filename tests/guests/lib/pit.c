@@ -1,4 +1,4 @@
-/* 8254 PIT: programming a channel, latching and reading its count, the read-back command, and the CMOS RTC seconds. */
+/* 8254 PIT: programming a channel, latching and reading its count, the read-back command, TSC calibration, and the CMOS RTC seconds. */
 #include "guest.h"
 
 #define PIT_CH0		0x40
@@ -11,6 +11,7 @@
 #define RTC_DATA	0x71
 #define RTC_REG_A	0x0A
 #define RTC_UIP		0x80	/* update in progress */
+#define CAL_COUNT	59659	/* 50 ms of PIT channel 2 */
 
 void pit_program(unsigned ch, unsigned mode, uint16_t count)
 {
@@ -66,4 +67,21 @@ void rtc_wait_tick(void)
 
 	while (rtc_seconds() == s)
 		;
+}
+
+uint32_t pit_tsc_per_ms(void)
+{
+	uint64_t t0;
+
+	pit_ch2_gate(1);
+	pit_program(2, 0, CAL_COUNT);
+	t0 = rdtsc();
+	while (!pit_ch2_out())
+		;
+	return (uint32_t)((rdtsc() - t0) / 50);
+}
+
+uint32_t tsc_ns(uint64_t cycles, uint32_t per_ms)
+{
+	return per_ms ? (uint32_t)(cycles * 1000000 / per_ms) : 0;
 }

@@ -41,6 +41,9 @@ trap_common:
 	call guest_trap
 	/* Returns only when a test's hook handled the trap. */
 	addl $4, %esp
+	/* IRET to the frame at ESP (user_enter starts processes here too). */
+	.globl trap_return
+trap_return:
 	popal
 	popl %gs
 	popl %fs
