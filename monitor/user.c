@@ -162,6 +162,8 @@ static void emulate_or_fault(struct vcpu *v, int vec, uint32_t err)
 		enum translator_callout_kind k = row->callout;
 		if (row->rule == TR_CLI || row->rule == TR_STI || row->rule == TR_POPF)
 			k = CO_IFLAGS;
+		if (vec == VEC_UD && k != CO_SYSCALLS)
+			k = CO_NONE;
 		if (k != CO_NONE && k != CO_FPU && k != CO_UNSUPPORTED && k != CO_BCDADJ) {
 			co.kind = k;
 			co.eip = v->eip;
@@ -171,7 +173,7 @@ static void emulate_or_fault(struct vcpu *v, int vec, uint32_t err)
 			return;
 		}
 	}
-	monitor_raise(v, vec, (int)err);
+	monitor_raise(v, vec, err == ~0u ? -1 : (int)err);
 }
 
 /* Reports of ended stubs: a guest that keeps trying gets the first few,
@@ -219,18 +221,27 @@ void monitor_user_exit(struct vcpu *v, const struct monitor_user *u,
 	case USER_KICK:
 		return;		/* monitor_service takes the interrupt */
 	case USER_SYSCALL: {
-		/* INT 0x80 reached the host kernel's system-call gate; for the guest
-		 * it is INT 0x80 through its own IDT (DPL checked), returning after
-		 * the instruction.  XXX: SYSENTER (SEP is not advertised) lands here
-		 * too without a usable return address; it is #UD for now. */
+		/*
+		 * An i386 system call reached the host kernel.  INT 0x80 is, for the
+		 * guest, INT 0x80 through its own IDT (DPL checked), returning after
+		 * the instruction.  SYSCALL (0F 05; compatibility-mode SYSCALL
+		 * enters the host's i386 path on AMD) is #UD on the virtual Intel
+		 * CPU.  Anything else is SYSENTER (on Intel hosts), whose effect
+		 * needs no return address: the guest's SYSENTER MSRs decide.
+		 */
 		uint8_t b[2] = { 0, 0 };
 		uint32_t next = v->eip;
 		monitor_peek_lin(v, v->seg[S_CS].base + next - 2, b, 2);
+		v->eip = next - 2;	/* where a fault is reported */
 		if (b[0] == 0xcd && b[1] == 0x80) {
-			v->eip = next - 2;	/* where a fault in delivery is reported */
 			monitor_deliver(v, 0x80, -1, next, DELIVER_SOFT);
-		} else {
+		} else if (b[0] == 0x0f && b[1] == 0x05) {
 			monitor_raise(v, VEC_UD, -1);
+		} else {
+			struct translator_callout co = { .kind = CO_SYSCALLS, .eip = v->eip,
+							 .next_eip = next };
+			co.in.zi.mnemonic = ZYDIS_MNEMONIC_SYSENTER;
+			monitor_callout(v, &co);
 		}
 		return;
 	}
@@ -240,12 +251,19 @@ void monitor_user_exit(struct vcpu *v, const struct monitor_user *u,
 
 	/* A host signal in guest code: by its vector (SDM vol. 3, Table 6-1). */
 	switch (e->trapno) {
-	case VEC_DE: case VEC_BR: case VEC_UD: case VEC_MF: case 19:
+	case VEC_DE: case VEC_BR: case VEC_MF: case 19:
 		monitor_raise(v, (int)e->trapno, -1);
 		return;
+	case VEC_UD:
+		/* SYSENTER is #UD in compatibility mode on AMD hosts; the guest
+		 * CPU has it.  Other #UDs are the guest's. */
+		emulate_or_fault(v, VEC_UD, ~0u);
+		return;
 	case VEC_DB: {
-		/* Single-step (TF was set) or INT1/ICEBP: both are traps. */
-		if (u->eflags & EFL_TF)
+		/* Single-step or INT1/ICEBP: both are traps.  TF in the flags the
+		 * host saved means single-step (ring-3 code may have set TF itself
+		 * with POPF, so the flags it entered with do not tell). */
+		if (e->eflags & EFL_TF)
 			v->dr[6] |= 0x4000;	/* BS */
 		monitor_deliver(v, VEC_DB, -1, v->eip, DELIVER_EXT);
 		return;

