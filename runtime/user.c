@@ -14,6 +14,9 @@
 
 /* A kick must be answered within this long, else the stub is declared hung. */
 #define KICK_ANSWER_NS 2000000000ull
+/* A kick that reaches the stub between two RUNs (before it entered guest
+ * code) is ignored there, so an unanswered kick is repeated this often. */
+#define KICK_REPEAT_NS 2000000ull
 /* Without a device deadline, wake this often to notice a dead stub and
  * refuse anything an escaped guest asks of the seccomp listener. */
 #define IDLE_CHECK_NS 100000000ull
@@ -103,15 +106,15 @@ void runtime_user_run(struct runtime *rt)
 
 	rt->user_entries++;
 	runtime_stub_start(s, u.regs, u.eip, u.eflags, u.sel);
-	uint64_t kicked = 0;
+	uint64_t kicked = 0, last_kick = 0;
 	for (;;) {
 		uint64_t deadline = devices_bus_next_deadline(&vm->bus);
 		uint64_t now = host_ns();
 		uint64_t until = now + IDLE_CHECK_NS;
 		if (deadline != DEVICES_NEVER && vm->clock_base_ns + deadline < until)
 			until = vm->clock_base_ns + deadline;
-		if (kicked && kicked + KICK_ANSWER_NS < until)
-			until = kicked + KICK_ANSWER_NS;
+		if (kicked && last_kick + KICK_REPEAT_NS < until)
+			until = last_kick + KICK_REPEAT_NS;
 		int r = runtime_stub_wait(s, until);
 		if (r == 0)
 			break;
@@ -131,14 +134,19 @@ void runtime_user_run(struct runtime *rt)
 			runtime_stub_wait(s, host_ns() + KICK_ANSWER_NS);
 			return;
 		}
-		if (kicked && host_ns() >= kicked + KICK_ANSWER_NS) {
+		uint64_t t = host_ns();
+		if (kicked && t >= kicked + KICK_ANSWER_NS) {
 			e.why = USER_HUNG;
 			goto dead;
+		}
+		if (kicked && t >= last_kick + KICK_REPEAT_NS) {
+			runtime_stub_kick(s);
+			last_kick = t;
 		}
 		if (!kicked && v->intr && v->vif) {
 			runtime_stub_kick(s);
 			rt->kicks++;
-			kicked = host_ns();
+			kicked = last_kick = t;
 		}
 	}
 	struct runtime_stub_exit x;
