@@ -1,1 +1,1 @@
-# shadowmm/: nothing yet (the shadow MMU and benchmarks come in later issues).
+# shadowmm/: guest page walks, shadow mappings, traces on guest page tables.

@@ -1,0 +1,69 @@
+/* shadowmm/: guest page walks, shadow mappings, traces on guest page tables. */
+#ifndef BT_SHADOWMM_H
+#define BT_SHADOWMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- guest page walks (shadowmm/walk.c) ---- */
+
+/* Control-register bits the walk depends on (SDM vol. 3, 2.5, 4.1). */
+#define SHADOWMM_CR0_WP  0x00010000u
+#define SHADOWMM_CR0_PG  0x80000000u
+#define SHADOWMM_CR4_PSE 0x00000010u
+#define SHADOWMM_CR4_PAE 0x00000020u
+#define SHADOWMM_CR4_PGE 0x00000080u
+#define SHADOWMM_EFER_NXE 0x00000800u
+
+/* What the walk needs of the machine; read_phys/write_phys access guest
+ * physical memory and return 0, or -1 where there is no RAM. */
+struct shadowmm_env {
+	void *ctx;
+	int (*read_phys)(void *ctx, uint64_t gpa, void *buf, size_t n);
+	int (*write_phys)(void *ctx, uint64_t gpa, const void *buf, size_t n);
+	uint32_t cr0, cr3, cr4;
+	uint64_t efer;
+};
+
+/* The access being translated. */
+#define SHADOWMM_ACC_WRITE 1u	/* a write (else a read) */
+#define SHADOWMM_ACC_USER  2u	/* at CPL 3 (else supervisor) */
+#define SHADOWMM_ACC_FETCH 4u	/* an instruction fetch */
+
+/* #PF error code bits (SDM vol. 3, 4.7). */
+#define SHADOWMM_PF_P    1u
+#define SHADOWMM_PF_W    2u
+#define SHADOWMM_PF_U    4u
+#define SHADOWMM_PF_RSVD 8u
+#define SHADOWMM_PF_I    16u
+
+struct shadowmm_walk {
+	uint64_t gpa;		/* physical address of `lin` */
+	uint64_t page_gpa;	/* of the 4 KiB page holding it */
+	uint32_t page_size;	/* 4 KiB, 2 MiB (PAE) or 4 MiB (PSE) */
+	/* Effective rights of the translation, all levels combined. */
+	bool writable;		/* R/W = 1 at every level */
+	bool user;		/* U/S = 1 at every level */
+	bool nx;		/* XD = 1 at some level (PAE with EFER.NXE) */
+	bool global;		/* G = 1 in the leaf (meaningful with CR4.PGE) */
+	bool dirty;		/* D = 1 in the leaf (after this walk) */
+	int levels;		/* entries used, outermost first */
+	uint64_t entry_gpa[4];	/* physical address of each entry used */
+	uint64_t entry[4];	/* its value (after this walk's A/D updates) */
+	uint32_t pf_error;	/* when the walk fails: the #PF error code */
+};
+
+/*
+ * Translates linear address `lin` for `access` under the paging mode that
+ * env's CR0/CR4/EFER select: 32-bit paging with 4 KiB pages and, with
+ * CR4.PSE, 4 MiB pages; PAE paging (4 KiB and 2 MiB pages, NX with
+ * EFER.NXE).  Returns 0 with *w filled in, or -1 when the access faults
+ * (w->pf_error is then the error code; CR2 would be `lin`).  With set_ad,
+ * the Accessed flags of the entries used and, for a write, the Dirty flag of
+ * the leaf are set in guest memory as the processor does (SDM vol. 3, 4.8).
+ */
+int shadowmm_walk(const struct shadowmm_env *env, uint32_t lin, unsigned access, bool set_ad,
+		  struct shadowmm_walk *w);
+
+#endif
