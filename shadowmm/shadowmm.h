@@ -66,4 +66,76 @@ struct shadowmm_walk {
 int shadowmm_walk(const struct shadowmm_env *env, uint32_t lin, unsigned access, bool set_ad,
 		  struct shadowmm_walk *w);
 
+/* ---- the shadow MMU (shadowmm/shadow.c) ---- */
+
+/*
+ * The kernel view is host [0, 4 GiB) of the monitor: every guest linear page
+ * the guest's page tables map, at the same host address, filled on first
+ * use.  It is kept coherent with the guest's page tables by write-
+ * protecting them (table pages) and by following CR3 writes and INVLPG with
+ * TLB semantics.  Pages that hold translated code are write-protected too.
+ */
+struct shadowmm;
+
+struct shadowmm_host {
+	int memfd;		/* guest RAM */
+	uint8_t *physmap;	/* all of guest RAM, read/write, in the monitor */
+	uint64_t ram_size;
+	uint64_t min_addr;	/* vm.mmap_min_addr: lower pages cannot be mapped */
+	void *ctx;
+	/* The guest's mappings of [lin, lin + len) in address space `root`
+	 * (its CR3) may have changed: user views must drop them. */
+	void (*user_invalidate)(void *ctx, uint32_t root, uint32_t lin, uint32_t len);
+	/* Guest physical page gpfn, which holds translated code, is being
+	 * written: its translations must go. */
+	void (*code_written)(void *ctx, uint32_t gpfn);
+};
+
+struct shadowmm_stats {
+	uint64_t hidden_faults;		/* present in the guest, filled silently */
+	uint64_t guest_faults;		/* true faults: guest #PF */
+	uint64_t dirty_faults;		/* first write to a clean page: D set */
+	uint64_t table_writes;		/* writes to page-table pages, traced */
+	uint64_t code_writes;		/* writes to pages with translations */
+	uint64_t low_accesses;		/* accesses below vm.mmap_min_addr */
+	uint64_t maps, unmaps, protects;	/* host mapping calls */
+	uint64_t flushes, invlpgs;
+	uint64_t tables;		/* page-table pages write-protected now */
+};
+
+struct shadowmm *shadowmm_create(const struct shadowmm_host *h);
+void shadowmm_destroy(struct shadowmm *sm);
+const struct shadowmm_stats *shadowmm_stats(const struct shadowmm *sm);
+
+/*
+ * The paging state changed.  cr3_write: a MOV to CR3 (non-global
+ * translations go; SDM vol. 3, 4.10.4.1); full: paging was switched on or
+ * off, or CR4.PGE/PSE/PAE or CR0.WP changed (everything goes).
+ */
+void shadowmm_paging_changed(struct shadowmm *sm, const struct shadowmm_env *env, bool cr3_write,
+			     bool full);
+/* INVLPG: the page's translation goes, global or not. */
+void shadowmm_invlpg(struct shadowmm *sm, uint32_t lin);
+
+enum shadowmm_fault {
+	SHADOWMM_RETRY,		/* fixed (hidden fault, first write, code written): run it again */
+	SHADOWMM_GUEST_PF,	/* a true fault: *pf_error */
+	SHADOWMM_REDIRECT,	/* a write to a page table, or a page the host cannot map:
+				 * the instruction must run against the physmap */
+};
+
+/* A host fault of translated kernel code at `lin` (write or read). */
+enum shadowmm_fault shadowmm_kernel_fault(struct shadowmm *sm, const struct shadowmm_env *env,
+					  uint32_t lin, bool write, uint32_t *pf_error);
+
+/* Guest physical page gpfn holds translated code (write-protect it in the
+ * kernel view) / no longer does. */
+void shadowmm_code_page(struct shadowmm *sm, uint32_t gpfn, bool has_code);
+
+/* The monitor changed guest memory [gpa, gpa + n) directly (emulated or
+ * redirected writes): `old` is what was there.  Updates the shadows of any
+ * page-table entries it changed and invalidates translations. */
+void shadowmm_phys_written(struct shadowmm *sm, uint64_t gpa, const void *old, size_t n);
+bool shadowmm_is_table(const struct shadowmm *sm, uint32_t gpfn);
+
 #endif

@@ -39,15 +39,18 @@ int tcache_init(struct tcache *tc, size_t size)
 	tc->size = size;
 	tc->hash_mask = (1u << 16) - 1;
 	tc->hash = calloc(tc->hash_mask + 1, sizeof(*tc->hash));
+	tc->page_mask = (1u << 14) - 1;
+	tc->page_hash = calloc(tc->page_mask + 1, sizeof(*tc->page_hash));
 	tc->ibl_entries = 1u << TCACHE_IBL_BITS;
 	tc->ibl = aligned_alloc(64, sizeof(*tc->ibl) * tc->ibl_entries);
-	if (!tc->hash || !tc->ibl) {
+	if (!tc->hash || !tc->page_hash || !tc->ibl) {
 		err = -ENOMEM;
 		goto out_w;
 	}
 	return 0;
 out_w:
 	free(tc->hash);
+	free(tc->page_hash);
 	free(tc->ibl);
 	munmap(tc->w, size);
 out_x:
@@ -70,6 +73,7 @@ void tcache_destroy(struct tcache *tc)
 {
 	arena_free(tc);
 	free(tc->hash);
+	free(tc->page_hash);
 	free(tc->ibl);
 	free(tc->units);
 	munmap(tc->w, tc->size);
@@ -88,6 +92,7 @@ void tcache_flush(struct tcache *tc)
 {
 	arena_free(tc);
 	memset(tc->hash, 0, sizeof(*tc->hash) * (tc->hash_mask + 1));
+	memset(tc->page_hash, 0, sizeof(*tc->page_hash) * (tc->page_mask + 1));
 	tc->nunits = 0;
 	tc->used = tc->runtime_end;
 	tc->st.flushes++;
@@ -144,6 +149,7 @@ void tcache_commit(struct tcache *tc, struct tcache_unit *u, size_t len)
 		tc->units_cap = cap;
 	}
 	tc->units[tc->nunits++] = u;
+	u->page[0] = u->page[1] = TCACHE_NO_PAGE;
 	tc->st.units++;
 	tc->st.insns += u->ninsns;
 }
@@ -153,7 +159,7 @@ struct tcache_unit *tcache_lookup(struct tcache *tc, uint32_t eip, uint32_t mode
 	uint32_t h = (key_hash(eip, mode) >> 8) & tc->hash_mask;
 	tc->st.lookups++;
 	for (struct tcache_unit *u = tc->hash[h]; u; u = u->hnext)
-		if (u->eip == eip && u->mode == mode)
+		if (u->eip == eip && u->mode == mode && !u->dead)
 			return u;
 	tc->st.lookup_misses++;
 	return NULL;
@@ -226,4 +232,78 @@ void tcache_unlink_incoming(struct tcache *tc, struct tcache_unit *u)
 		l->to = NULL;
 	}
 	u->incoming = NULL;
+}
+
+static uint32_t page_slot(const struct tcache *tc, uint32_t page)
+{
+	return (page * 0x9e3779b1u >> 10) & tc->page_mask;
+}
+
+void tcache_set_pages(struct tcache *tc, struct tcache_unit *u, uint32_t p0, uint32_t p1)
+{
+	u->page[0] = p0;
+	u->page[1] = p1;
+	for (int i = 0; i < 2; i++) {
+		if (i == 1 && p1 == p0)
+			break;
+		struct tcache_page_node *n = tcache_alloc(tc, sizeof(*n));
+		if (!n)
+			abort();
+		uint32_t h = page_slot(tc, u->page[i]);
+		*n = (struct tcache_page_node){ u->page[i], u, tc->page_hash[h] };
+		tc->page_hash[h] = n;
+	}
+}
+
+static void hash_remove(struct tcache *tc, struct tcache_unit *u)
+{
+	struct tcache_unit **link = &tc->hash[(key_hash(u->eip, u->mode) >> 8) & tc->hash_mask];
+	for (; *link; link = &(*link)->hnext)
+		if (*link == u) {
+			*link = u->hnext;
+			return;
+		}
+}
+
+void tcache_invalidate_unit(struct tcache *tc, struct tcache_unit *u)
+{
+	if (u->dead)
+		return;
+	u->dead = true;
+	tcache_unlink_incoming(tc, u);
+	hash_remove(tc, u);
+	/* An indirect branch may still point at it. */
+	struct tcache_ibl_entry *e = &tc->ibl[tcache_ibl_index(u->eip) & (tc->ibl_entries - 1)];
+	if (e->neg_eip == 0u - u->eip && e->host == tcache_xaddr(tc, u->code_off)) {
+		e->neg_eip = 0;
+		e->host = tc->ibl_miss_stub;
+	}
+	tc->st.invalidations++;
+}
+
+unsigned tcache_invalidate_page(struct tcache *tc, uint32_t page)
+{
+	unsigned n = 0;
+	struct tcache_page_node **link = &tc->page_hash[page_slot(tc, page)];
+	while (*link) {
+		struct tcache_page_node *p = *link;
+		if (p->page != page) {
+			link = &p->next;
+			continue;
+		}
+		*link = p->next;
+		if (!p->unit->dead) {
+			tcache_invalidate_unit(tc, p->unit);
+			n++;
+		}
+	}
+	return n;
+}
+
+void tcache_for_nonglobal(struct tcache *tc, void (*fn)(void *ctx, struct tcache_unit *u),
+			  void *ctx)
+{
+	for (size_t i = 0; i < tc->nunits; i++)
+		if (!tc->units[i]->dead && tc->units[i]->nonglobal)
+			fn(ctx, tc->units[i]);
 }

@@ -57,9 +57,24 @@ struct tcache_unit {
 	struct tcache_link *incoming;	/* links chained into this unit */
 	struct tcache_pcmap *pcmap;
 	uint32_t npcmap;
+	/* The guest physical pages its code came from (page[1] == page[0]
+	 * unless the code crosses into the next page), for invalidation when
+	 * guest code is written; TCACHE_NO_PAGE until registered. */
+	uint32_t page[2];
+	bool dead;	/* invalidated: no longer found by lookups */
+	bool nonglobal;	/* its code's mapping is not global (CR3 writes matter) */
+};
+
+#define TCACHE_NO_PAGE 0xffffffffu
+
+struct tcache_page_node {
+	uint32_t page;
+	struct tcache_unit *unit;
+	struct tcache_page_node *next;
 };
 
 struct tcache_stats {
+	uint64_t invalidations;
 	uint64_t units, insns, flushes, links_chained;
 	uint64_t ibl_hits, ibl_misses, lookups, lookup_misses;
 };
@@ -84,6 +99,9 @@ struct tcache {
 	struct tcache_ibl_entry *ibl;
 	uint32_t ibl_entries;
 	uint64_t ibl_miss_stub;	/* x address empty IBL entries point at */
+	/* Units by guest physical page: hash buckets of arena nodes. */
+	struct tcache_page_node **page_hash;
+	uint32_t page_mask;
 	struct tcache_stats st;
 	/* Called by tcache_flush so the owner can drop pointers into the cache. */
 	void (*on_flush)(void *ctx);
@@ -134,6 +152,18 @@ const struct tcache_pcmap *tcache_pcmap_at(const struct tcache *tc,
 void tcache_link(struct tcache *tc, struct tcache_link *l, struct tcache_unit *to);
 /* Points every link into u back at its exit stub. */
 void tcache_unlink_incoming(struct tcache *tc, struct tcache_unit *u);
+/* Records the guest physical pages u's code came from. */
+void tcache_set_pages(struct tcache *tc, struct tcache_unit *u, uint32_t p0, uint32_t p1);
+/* Invalidates every live unit with code on guest physical page `page`:
+ * unchained, out of the lookup hash and the indirect-branch table.  Units
+ * stay in the pc map, so a fault in one that is running is still precise.
+ * Returns how many were invalidated. */
+unsigned tcache_invalidate_page(struct tcache *tc, uint32_t page);
+/* Invalidates one unit (same as above). */
+void tcache_invalidate_unit(struct tcache *tc, struct tcache_unit *u);
+/* Calls fn for every live unit whose code mapping is not global. */
+void tcache_for_nonglobal(struct tcache *tc, void (*fn)(void *ctx, struct tcache_unit *u),
+			  void *ctx);
 
 /* Patches the rel32 at cache offset rel32_off to reach x address target. */
 void tcache_patch_rel32(struct tcache *tc, uint32_t rel32_off, uint64_t target);
