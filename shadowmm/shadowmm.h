@@ -66,6 +66,21 @@ struct shadowmm_walk {
 int shadowmm_walk(const struct shadowmm_env *env, uint32_t lin, unsigned access, bool set_ad,
 		  struct shadowmm_walk *w);
 
+/*
+ * More on shadowmm_walk (the SDM references are in walk.c):
+ * - Paging off (CR0.PG = 0): gpa = lin, 4 KiB, writable, user and dirty,
+ *   levels = 0; no entry is read.
+ * - `access` has at most one of WRITE and FETCH; a fetch is a read.
+ * - `global` is the leaf's G bit as it stands; the caller applies CR4.PGE.
+ * - Not-present or reserved-bit fault: levels, entry_gpa and entry give the
+ *   entries read, the last being where the walk stopped; the rest is 0.
+ *   Protection fault (P = 1, RSVD = 0): every field is filled as on success
+ *   (the translation exists, its rights deny the access) but the leaf's
+ *   A/D are left alone.  An entry outside RAM reads as 0: not present.
+ * - With set_ad, entries that reference a table get A even when a lower
+ *   level then faults (as QEMU does); the PAE PDPTE is never written.
+ */
+
 /* ---- the shadow MMU (shadowmm/shadow.c) ---- */
 
 /*
