@@ -100,16 +100,24 @@ static void fill_cmos(struct devices_rtc *rtc, uint64_t ram)
 	devices_rtc_set_cmos(rtc, 0x2f, (uint8_t)sum);
 }
 
-/* Guest code fetch for the translator: paging is off, linear = physical. */
+/* Guest code fetch for the translator: through the guest's page tables,
+ * page by page, up to the first byte that cannot be fetched (the unit then
+ * ends before it, or raises the #PF if it is the first instruction). */
 static size_t fetch_code(void *ctx, uint32_t eip, uint8_t *buf, size_t len)
 {
-	struct guestmem *gm = ctx;
-	if (eip >= gm->size)
-		return 0;
-	if (len > gm->size - eip)
-		len = (size_t)(gm->size - eip);
-	memcpy(buf, gm->physmap + eip, len);
-	return len;
+	struct vcpu *v = ctx;
+	uint32_t lin = v->seg[S_CS].base + eip;
+	size_t got = 0;
+	while (got < len) {
+		size_t chunk = 4096 - ((lin + got) & 4095);
+		if (chunk > len - got)
+			chunk = len - got;
+		if (monitor_access_lin(v, lin + (uint32_t)got, buf + got, chunk, SHADOWMM_ACC_FETCH,
+				       true) < 0)
+			break;
+		got += chunk;
+	}
+	return got;
 }
 
 /* Host CPU features translated code relies on; NULL if all are present. */
@@ -201,7 +209,7 @@ int bt_vm_run(const struct bt_options *o)
 	vm_p92 = p92;
 
 	r = runtime_init(&rt, v, o->tcache_mib << 20, (uint32_t)o->tu_max_insns, o->stats,
-			 fetch_code, &vm.mem);
+			 fetch_code, v);
 	if (r < 0) {
 		fprintf(stderr, "bt: cannot set up the translation cache: %s\n", strerror(-r));
 		goto out_dev;
@@ -232,6 +240,7 @@ int bt_vm_run(const struct bt_options *o)
 		}
 		monitor_vcpu_restart(v);
 		monitor_vcpu_reset_multiboot(v, &boot);
+		monitor_paging_changed(v, false, true);
 	}
 	if (o->stats)
 		runtime_print_stats(&rt, stderr);

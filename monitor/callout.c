@@ -48,6 +48,7 @@ int monitor_callout(struct vcpu *v, const struct translator_callout *co)
 	case CO_IFLAGS: return monitor_iflags(v, co);
 	case CO_LIMIT: return monitor_limit_fault(v, co);
 	case CO_STACK: return monitor_stack(v, co);
+	case CO_REDIRECT: case CO_REDIRECT_DONE: return monitor_redirect(v, co);
 	case CO_IRET: return monitor_iret(v, co);
 	case CO_INT: v->eip = co->eip; return monitor_int(v, co);
 	case CO_HLT: return monitor_hlt(v, co);

@@ -2,7 +2,7 @@
 #include "monitor/internal.h"
 
 /* CR4 bits the virtual CPU implements (SDM vol. 3, 2.5); others are #GP. */
-#define CR4_KNOWN (0x1u /*VME*/ | 0x2u /*PVI*/ | 0x4u /*TSD*/ | 0x8u /*DE*/ | 0x10u /*PSE*/ | \
+#define CR4_KNOWN (0x1u /*VME*/ | 0x2u /*PVI*/ | 0x4u /*TSD*/ | 0x8u /*DE*/ | 0x10u /*PSE*/ | 0x20u /*PAE*/ | \
 		   0x80u /*PGE*/ | 0x100u /*PCE*/ | 0x200u /*OSFXSR*/ | 0x400u /*OSXMMEXCPT*/)
 
 static int write_cr0(struct vcpu *v, uint32_t val)
@@ -17,12 +17,12 @@ static int write_cr0(struct vcpu *v, uint32_t val)
 			     "real mode is not virtualized yet", v->eip);
 		return EXIT_STOP;
 	}
-	if (val & CR0_PG) {
-		monitor_stop(v, 2, "guest enabled paging (CR0.PG=1 at eip 0x%08x); "
-			     "paging arrives with the shadow MMU", v->eip);
-		return EXIT_STOP;
-	}
+	uint32_t old = v->cr0;
 	v->cr0 = val | CR0_ET;	/* ET is hardwired to 1 since the Pentium */
+	/* Turning paging on or off, or changing WP, changes every translation
+	 * (SDM vol. 3, 4.10.4.1). */
+	if ((old ^ v->cr0) & (CR0_PG | CR0_WP))
+		monitor_paging_changed(v, false, true);
 	return 0;
 }
 
@@ -52,11 +52,20 @@ int monitor_movcr(struct vcpu *v, const struct translator_callout *co)
 	switch (n) {
 	case 0: r = write_cr0(v, val); break;
 	case 2: v->cr2 = val; break;
-	case 3: v->cr3 = val & 0xfffff018u; break;	/* page-directory base, PWT, PCD */
+	case 3:
+		/* Page-directory base, PWT, PCD (PAE: the 32-byte aligned PDPT
+		 * base).  The write flushes non-global translations. */
+		v->cr3 = (v->cr4 & CR4_PAE) ? val & 0xffffffe0u : val & 0xfffff018u;
+		monitor_paging_changed(v, true, false);
+		break;
 	case 4:
 		if (val & ~CR4_KNOWN) {
 			monitor_raise(v, VEC_GP, 0);
 			return EXIT_FAULT;
+		}
+		if ((val ^ v->cr4) & (CR4_PSE | CR4_PGE | CR4_PAE)) {
+			v->cr4 = val;
+			monitor_paging_changed(v, false, true);
 		}
 		v->cr4 = val;
 		break;
@@ -123,9 +132,11 @@ int monitor_cache(struct vcpu *v, const struct translator_callout *co)
 			return monitor_op_fail(v);
 		break;
 	}
+	case ZYDIS_MNEMONIC_INVLPG:
+		monitor_invlpg(v, op_linear(v, &in->ops[0]));
+		break;
 	default:
-		/* INVD, WBINVD: caches are coherent; INVLPG: no TLB while paging
-		 * is off. */
+		/* INVD, WBINVD: the host keeps caches coherent. */
 		break;
 	}
 	v->eip = co->next_eip;

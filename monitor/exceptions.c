@@ -345,6 +345,9 @@ void monitor_host_fault(struct vcpu *v)
 		monitor_raise(v, VEC_DB, -1);
 		break;
 	default:
+		if (v->fault_addr < KVIEW_SIZE &&
+		    monitor_paging_fault(v, (uint32_t)v->fault_addr, v->fault_err & 2))
+			break;
 		if (v->fault_addr >= KVIEW_SIZE)
 			monitor_stop(v, 2, "guest access at eip 0x%08x wraps around 4 GiB; "
 				     "not emulated yet", v->eip);

@@ -53,6 +53,7 @@ int monitor_bound(struct vcpu *v, const struct translator_callout *co);
 int monitor_debug_general_detect(struct vcpu *v);
 int monitor_iflags(struct vcpu *v, const struct translator_callout *co);
 int monitor_limit_fault(struct vcpu *v, const struct translator_callout *co);
+int monitor_redirect(struct vcpu *v, const struct translator_callout *co);
 int monitor_stack(struct vcpu *v, const struct translator_callout *co);
 
 /* The virtual CPUID: r = EAX, EBX, ECX, EDX for leaf/subleaf. */

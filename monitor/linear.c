@@ -2,34 +2,25 @@
 #include <errno.h>
 
 #include "monitor/monitor.h"
+#include "shadowmm/shadowmm.h"
 
 /*
- * Paging is off, so linear addresses are physical.  An access outside RAM
- * raises nothing on a PC (it reads open bus); bt has no MMIO yet, so the
- * caller treats -EFAULT as a fatal guest error.  XXX: page walks arrive with
- * the shadow MMU.
+ * Accesses the monitor makes for the guest (descriptor tables, the TSS,
+ * exception frames, emulated instructions' operands) are supervisor
+ * accesses through the guest's page tables (monitor/paging.c); with paging
+ * off linear = physical.
  */
 int monitor_read_lin(struct vcpu *v, uint32_t lin, void *dst, size_t n)
 {
-	if (monitor_phys_read(&v->vm->mem, lin, dst, n) < 0) {
-		monitor_stop(v, 2, "guest read of %zu bytes at 0x%08x is outside guest RAM "
-			     "(eip=0x%08x)", n, lin, v->eip);
-		return -EFAULT;
-	}
-	return 0;
+	return monitor_access_lin(v, lin, dst, n, 0, false);
 }
 
 int monitor_write_lin(struct vcpu *v, uint32_t lin, const void *src, size_t n)
 {
-	if (monitor_phys_write(&v->vm->mem, lin, src, n) < 0) {
-		monitor_stop(v, 2, "guest write of %zu bytes at 0x%08x is outside guest RAM "
-			     "(eip=0x%08x)", n, lin, v->eip);
-		return -EFAULT;
-	}
-	return 0;
+	return monitor_access_lin(v, lin, (void *)src, n, SHADOWMM_ACC_WRITE, false);
 }
 
 int monitor_peek_lin(struct vcpu *v, uint32_t lin, void *dst, size_t n)
 {
-	return monitor_phys_read(&v->vm->mem, lin, dst, n);
+	return monitor_access_lin(v, lin, dst, n, 0, true);
 }

@@ -32,6 +32,7 @@
  * ea >= seg_lo[s] (32-bit) and ea + n - 1 <= seg_hi[s] (64-bit). */
 #define VCPU_SEG_LO      0xb8	/* uint32_t seg_lo[6] */
 #define VCPU_SEG_HI      0xd0	/* uint64_t seg_hi[6] */
+#define VCPU_REDIRECT_PTR 0x100	/* host pointer for a redirected memory operand */
 
 /* Exit reasons that runtime/entry.S produces itself. */
 #define EXIT_IBL_MISS_VALUE 2
@@ -86,6 +87,9 @@ enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NSEG };
 
 #define CR4_TSD 0x00000004u
 #define CR4_DE  0x00000008u
+#define CR4_PSE 0x00000010u
+#define CR4_PAE 0x00000020u
+#define CR4_PGE 0x00000080u
 
 /* Why translated code returned to the dispatcher. */
 enum vcpu_exit {
@@ -158,6 +162,7 @@ struct vcpu {
 	uint64_t stat_ibl_hits;
 	uint32_t seg_lo[6];
 	uint64_t seg_hi[6];
+	uint64_t redirect_ptr;
 	/* ---- end of the fixed-offset head ---- */
 
 	struct vcpu_segment seg[S_NSEG];
@@ -171,6 +176,14 @@ struct vcpu {
 	uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t pat;
 	uint64_t mtrr[28];	/* variable 0-15, fixed 16-26, default type 27 */
+	uint64_t efer;		/* only NXE is writable */
+	/* The next unit runs one instruction with its memory operand redirected
+	 * through the physmap (a page-table write, an unmappable page). */
+	bool redirect_next;
+	/* A redirected write in progress: what it overwrote. */
+	uint64_t redirect_gpa;
+	uint8_t redirect_old[16];
+	uint32_t redirect_n;
 	/* The instruction at eip runs without interrupts first: the shadow of
 	 * STI and of MOV/POP SS (SDM vol. 3, 6.8.3). */
 	bool shadow;
@@ -274,6 +287,13 @@ int monitor_multiboot_load(struct guestmem *gm, const char *path, const char *cm
 #include "devices/devices.h"
 
 struct translator_callout;
+struct shadowmm;
+
+/* Adaptive translation: how often an instruction needed a redirect. */
+#define MONITOR_ADAPT_BITS 10
+struct monitor_adapt {
+	uint32_t eip, count;
+};
 
 struct monitor_vm {
 	struct guestmem mem;
@@ -297,6 +317,19 @@ struct monitor_vm {
 	/* Prints the most recently translated units (for fatal errors). */
 	void (*dump_recent)(void *ctx, FILE *f);
 	void *dump_ctx;
+
+	/* Guest paging (monitor/paging.c, shadowmm/). */
+	struct shadowmm *sm;
+	struct monitor_adapt adapt[1u << MONITOR_ADAPT_BITS];
+	uint64_t redirects;
+	/* Hooks the runtime sets: translations of eip must be made again
+	 * (adaptive); the TLB was flushed (full: everything, else CR3). */
+	void (*retranslate)(void *ctx, uint32_t eip);
+	void (*tlb_changed)(void *ctx, bool full);
+	/* A user access at lin faulted in the current stub: fill it from the
+	 * guest's page tables (0), or -1 with the guest's #PF error code. */
+	int (*user_fill)(void *ctx, uint32_t lin, bool write, uint32_t *pf_error);
+	void *hook_ctx;
 };
 
 /* ---- the virtual clock (monitor/clock.c) ---- */
@@ -348,13 +381,33 @@ bool monitor_debug_before(struct vcpu *v);
  * in eflags_before) and data-breakpoint traps the instruction caused. */
 void monitor_debug_after(struct vcpu *v, uint32_t eflags_before);
 
-/* ---- guest linear memory seen from the monitor (monitor/linear.c) ---- */
+/* ---- guest linear memory seen from the monitor (monitor/linear.c, paging.c) ---- */
 
-/* Paging is off: linear = physical.  Return 0 or -EFAULT. */
+/* Supervisor accesses through the guest's page tables.  Return 0, or
+ * -EFAULT after raising #PF (or stopping the VM outside RAM). */
 int monitor_read_lin(struct vcpu *v, uint32_t lin, void *dst, size_t n);
 int monitor_write_lin(struct vcpu *v, uint32_t lin, const void *src, size_t n);
-/* A read that fails quietly (-EFAULT) instead of stopping the VM. */
+/* A read that fails quietly (-EFAULT) instead of faulting. */
 int monitor_peek_lin(struct vcpu *v, uint32_t lin, void *dst, size_t n);
+/* Any access: access is SHADOWMM_ACC_* (write, user, fetch). */
+int monitor_access_lin(struct vcpu *v, uint32_t lin, void *buf, size_t n, unsigned access,
+		       bool quiet);
+/* Linear -> guest physical for `access` (sets A/D if set_ad); -1 with the
+ * #PF error code if it faults. */
+int monitor_translate(struct vcpu *v, uint32_t lin, unsigned access, bool set_ad, uint64_t *gpa,
+		      uint32_t *pf_error);
+/* A host fault of translated code at `lin` in the kernel view; true if it
+ * was handled (retry, #PF raised, or redirect_next set). */
+bool monitor_paging_fault(struct vcpu *v, uint32_t lin, bool write);
+/* The walk environment of the current paging state. */
+#include "shadowmm/shadowmm.h"
+struct shadowmm_env monitor_paging_env(const struct vcpu *v);
+/* CR0/CR3/CR4 changes and INVLPG, with TLB semantics. */
+void monitor_paging_changed(struct vcpu *v, bool cr3_write, bool full);
+void monitor_invlpg(struct vcpu *v, uint32_t lin);
+/* Adaptive translation: has the instruction at eip needed enough redirects
+ * to be translated redirected? */
+bool monitor_adaptive(const struct monitor_vm *vm, uint32_t eip);
 
 /* ---- guest user mode (monitor/user.c) ---- */
 

@@ -294,14 +294,26 @@ void monitor_user_exit(struct vcpu *v, const struct monitor_user *u,
 			return;	/* retried with the guest's descriptor */
 		emulate_or_fault(v, (int)e->trapno, e->err);
 		return;
-	case VEC_PF:
+	case VEC_PF: {
 		if (host_segment)
 			return;
-		/* Paging is off: the user view maps all of guest RAM, so this is an
-		 * access outside RAM (or below vm.mmap_min_addr). */
-		monitor_stop(v, 2, "guest user code at eip 0x%08x accessed 0x%08llx, outside guest "
-			     "RAM; not emulated yet", v->eip, (unsigned long long)e->addr);
+		if (!(v->cr0 & CR0_PG) || e->addr >= (1ull << 32)) {
+			/* Paging off: the user view maps all of guest RAM, so this is
+			 * an access outside RAM (or below vm.mmap_min_addr). */
+			monitor_stop(v, 2, "guest user code at eip 0x%08x accessed 0x%08llx, outside "
+				     "guest RAM; not emulated yet", v->eip, (unsigned long long)e->addr);
+			return;
+		}
+		/* A hidden fault (the stub lacks a page the guest maps) is filled
+		 * and retried; a true one is the guest's #PF (SDM vol. 3, 4.7). */
+		uint32_t pf;
+		bool write = e->err & 2;
+		if (v->vm->user_fill(v->vm->hook_ctx, (uint32_t)e->addr, write, &pf) == 0)
+			return;
+		v->cr2 = (uint32_t)e->addr;
+		monitor_raise(v, VEC_PF, (int)pf);
 		return;
+	}
 	default:
 		monitor_stop(v, 2, "guest user code at eip 0x%08x raised host signal %u (vector %u); "
 			     "not virtualized", v->eip, e->signo, e->trapno);

@@ -3,10 +3,18 @@
 #include <string.h>
 
 #include "runtime/internal.h"
+#include "shadowmm/shadowmm.h"
 
 static void ibl_point_at_table(struct runtime *rt)
 {
 	rt->v->ibl_table = (uint64_t)(uintptr_t)rt->tc.ibl;
+}
+
+/* Every translation is gone: the linear code pages known go with them. */
+static void on_tcache_flush(void *ctx)
+{
+	struct runtime *rt = ctx;
+	memset(rt->codepages, 0, sizeof(rt->codepages));
 }
 
 int runtime_init(struct runtime *rt, struct vcpu *v, size_t tcache_bytes, uint32_t max_insns,
@@ -27,6 +35,13 @@ int runtime_init(struct runtime *rt, struct vcpu *v, size_t tcache_bytes, uint32
 	v->ibl_mask = rt->tc.ibl_entries - 1;
 	ibl_point_at_table(rt);
 	rt->ibl_mode = ~0u;
+	rt->tc.on_flush = on_tcache_flush;
+	rt->tc.on_flush_ctx = rt;
+	r = runtime_mmu_init(rt);
+	if (r < 0) {
+		tcache_destroy(&rt->tc);
+		return r;
+	}
 	return 0;
 }
 
@@ -39,10 +54,9 @@ void runtime_reset(struct runtime *rt)
 
 void runtime_destroy(struct runtime *rt)
 {
-	if (rt->stub) {
-		runtime_stub_destroy(rt->stub);
-		rt->stub = NULL;
-	}
+	runtime_mmu_destroy(rt);
+	shadowmm_destroy(rt->v->vm->sm);
+	rt->v->vm->sm = NULL;
 	tcache_destroy(&rt->tc);
 }
 
@@ -62,15 +76,17 @@ static void recent_push(struct runtime *rt, const struct tcache_unit *u)
 static struct tcache_unit *unit_for(struct runtime *rt, uint32_t eip, uint32_t mode)
 {
 	struct tcache_unit *u = tcache_lookup(&rt->tc, eip, mode);
-	if (u)
+	if (u && runtime_unit_valid(rt, u))
 		return u;
 	u = translator_translate(&rt->tr, eip, mode);
 	if (!u) {
 		tcache_flush(&rt->tc);
 		u = translator_translate(&rt->tr, eip, mode);
 	}
-	if (u)
+	if (u) {
+		runtime_unit_register(rt, u);
 		recent_push(rt, u);
+	}
 	return u;
 }
 
@@ -86,6 +102,20 @@ void runtime_dump_recent(void *ctx, FILE *f)
 	}
 }
 
+/* Raises the #PF of an instruction fetch at eip if its page is not
+ * executable for the current privilege; false then. */
+static bool fetchable(struct vcpu *v)
+{
+	uint64_t gpa;
+	uint32_t pf, lin = v->seg[S_CS].base + v->eip;
+	unsigned acc = SHADOWMM_ACC_FETCH | (v->cpl == 3 ? SHADOWMM_ACC_USER : 0);
+	if (monitor_translate(v, lin, acc, true, &gpa, &pf) == 0)
+		return true;
+	v->cr2 = lin;
+	monitor_raise(v, VEC_PF, (int)pf);
+	return false;
+}
+
 int runtime_run(struct runtime *rt)
 {
 	struct vcpu *v = rt->v;
@@ -97,6 +127,17 @@ int runtime_run(struct runtime *rt)
 			continue;
 		}
 		uint32_t mode = monitor_tmode(v) | (rt->stats ? TMODE_STATS : 0);
+		if (v->redirect_next) {
+			/* One instruction with its memory operand through the
+			 * physmap (a page-table write, an unmappable page). */
+			v->redirect_next = false;
+			mode |= TMODE_SINGLE | TMODE_REDIRECT;
+		}
+		if ((v->cr0 & CR0_PG) && !fetchable(v)) {
+			/* Instruction fetch from a page the guest has not mapped
+			 * for it: #PF before anything runs (SDM vol. 3, 4.7). */
+			continue;
+		}
 		bool single = mode & TMODE_SINGLE;
 		uint32_t rf_before = v->vflags & EFL_RF;
 		if (single && monitor_debug_before(v))

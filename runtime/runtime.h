@@ -20,6 +20,22 @@ struct runtime_recent {
 
 struct runtime_stub;
 
+/* A user view: the stub of one guest address space and the pages it has. */
+#define RUNTIME_VIEWS 8
+struct runtime_view {
+	uint32_t root;		/* the guest CR3 it stands for */
+	struct runtime_stub *stub;
+	uint8_t *mapped;	/* bitmap of the 4 KiB pages it has mapped */
+	uint64_t used;		/* for least-recently-used eviction */
+	bool tsd;		/* RDTSC faults in it (guest CR4.TSD) */
+};
+
+/* A linear page of the current address space that holds translated code. */
+struct runtime_codepage {
+	uint32_t lin_pfn, gpfn;
+	bool used;
+};
+
 struct runtime {
 	struct vcpu *v;
 	struct tcache tc;
@@ -33,8 +49,11 @@ struct runtime {
 	uint64_t nrecent;
 	/* Guest user mode: the stub of the (one, while paging is off) guest
 	 * address space, and what ring 3 cost. */
-	struct runtime_stub *stub;
-	bool stub_tsd;
+	struct runtime_stub *stub;	/* the current view's */
+	struct runtime_view views[RUNTIME_VIEWS];
+	uint32_t cur_root;
+	uint64_t view_clock, view_evictions, user_fills;
+	struct runtime_codepage codepages[4096];
 	uint64_t user_entries, user_exits[8], stub_starts, stub_kills, kicks;
 };
 
@@ -89,6 +108,19 @@ void runtime_stub_start(struct runtime_stub *s, const uint32_t regs[8], uint32_t
 int runtime_stub_wait(struct runtime_stub *s, uint64_t until);
 void runtime_stub_kick(struct runtime_stub *s);
 void runtime_stub_result(struct runtime_stub *s, struct runtime_stub_exit *x);
+
+/* ---- guest paging (runtime/mmu.c) ---- */
+
+/* Creates the shadow MMU and plugs the runtime's hooks into the monitor. */
+int runtime_mmu_init(struct runtime *rt);
+void runtime_mmu_destroy(struct runtime *rt);
+/* The user view of the current address space, started if needed. */
+struct runtime_view *runtime_view_current(struct runtime *rt, char *err, size_t errlen);
+void runtime_view_drop_current(struct runtime *rt);
+/* A unit found by lookup still maps the code it was made from (else it is
+ * invalidated and false returned); a new unit's pages are registered. */
+bool runtime_unit_valid(struct runtime *rt, struct tcache_unit *u);
+void runtime_unit_register(struct runtime *rt, struct tcache_unit *u);
 
 /* Runs guest ring-3 code until it leaves for the guest kernel (runtime/user.c). */
 void runtime_user_run(struct runtime *rt);

@@ -1,6 +1,6 @@
 # runtime/: entry/exit stubs, callouts, signal handling, the dispatcher, stub processes.
 LIB_SRCS += runtime/entry.S runtime/signals.c runtime/dispatch.c runtime/stub.c \
-            runtime/user.c \
+            runtime/user.c runtime/mmu.c \
             runtime/stubimage.S
 
 # The stub program: freestanding x86-64, no libc, linked above 4 GiB (stubctl.h),

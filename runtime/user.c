@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "runtime/runtime.h"
@@ -28,45 +27,13 @@ static uint64_t host_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/*
- * The user view while paging is off: all of guest RAM, readable, writable
- * and executable at CPL 3 (without paging there is no U/S protection),
- * except what lies below vm.mmap_min_addr, which the host refuses.  One
- * range, so one validated mmap.  With paging, the shadow MMU feeds this
- * same queue page by page.
- */
-static int queue_user_view(struct runtime *rt)
+static struct runtime_view *ensure_stub(struct runtime *rt)
 {
-	const struct guestmem *gm = &rt->v->vm->mem;
-	if (gm->size <= gm->min_addr)
-		return 0;
-	return runtime_stub_queue_map(rt->stub, STUB_MAP_MMAP, gm->min_addr,
-				      gm->size - gm->min_addr, PROT_READ | PROT_WRITE | PROT_EXEC,
-				      gm->min_addr);
-}
-
-static bool ensure_stub(struct runtime *rt)
-{
-	struct vcpu *v = rt->v;
-	if (rt->stub && runtime_stub_alive(rt->stub))
-		return true;
-	if (rt->stub) {
-		runtime_stub_destroy(rt->stub);
-		rt->stub = NULL;
-	}
 	char err[256];
-	rt->stub = runtime_stub_create(v->vm->mem.memfd, err, sizeof(err));
-	if (!rt->stub) {
-		monitor_stop(v, 1, "cannot run guest user code: %s", err);
-		return false;
-	}
-	rt->stub_starts++;
-	rt->stub_tsd = false;
-	if (queue_user_view(rt) < 0 || runtime_stub_flush(rt->stub) < 0) {
-		monitor_stop(v, 1, "cannot map guest memory into the user-mode stub");
-		return false;
-	}
-	return true;
+	struct runtime_view *w = runtime_view_current(rt, err, sizeof(err));
+	if (!w)
+		monitor_stop(rt->v, 1, "cannot run guest user code: %s", err);
+	return w;
 }
 
 static enum monitor_user_why why_of(uint32_t exit)
@@ -83,7 +50,8 @@ void runtime_user_run(struct runtime *rt)
 {
 	struct vcpu *v = rt->v;
 	struct monitor_vm *vm = v->vm;
-	if (!ensure_stub(rt))
+	struct runtime_view *view = ensure_stub(rt);
+	if (!view)
 		return;
 	struct runtime_stub *s = rt->stub;
 	struct monitor_user u;
@@ -97,12 +65,12 @@ void runtime_user_run(struct runtime *rt)
 						u.ldt[i].flags };
 	bool tsd = v->cr4 & CR4_TSD;
 	if (runtime_stub_set_ldt(s, d, (uint32_t)u.nldt) < 0 ||
-	    (tsd != rt->stub_tsd && runtime_stub_set_tsc(s, tsd) < 0) ||
+	    (tsd != view->tsd && runtime_stub_set_tsc(s, tsd) < 0) ||
 	    runtime_stub_flush(s) < 0) {
 		e.why = runtime_stub_alive(s) ? USER_HUNG : USER_DIED;
 		goto dead;
 	}
-	rt->stub_tsd = tsd;
+	view->tsd = tsd;
 
 	rt->user_entries++;
 	runtime_stub_start(s, u.regs, u.eip, u.eflags, u.sel);
@@ -171,6 +139,6 @@ dead:
 	e.death_signal = runtime_stub_death_signal(s);
 	rt->user_exits[e.why]++;
 	rt->stub_kills++;
-	runtime_stub_kill(s);
+	runtime_view_drop_current(rt);
 	monitor_user_exit(v, &u, &e);
 }

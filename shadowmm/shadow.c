@@ -279,10 +279,8 @@ static void track_walk(struct shadowmm *sm, uint32_t lin, const struct shadowmm_
 		/* The PAE PDPT sits in CR3, not in a page of its own entries'
 		 * kind; its 4 entries are read at each walk here, and a write to
 		 * the page holding them is traced like any other table. */
-		uint32_t entry_span = pae ? spanpae[k] : span32[k];
 		uint32_t table_span = k == 0 ? 0 : (pae ? spanpae[k - 1] : span32[k - 1]);
 		uint32_t base = k == 0 ? 0 : lin & ~(table_span - 1);
-		(void)entry_span;
 		track_table(sm, (uint32_t)(w->entry_gpa[k] >> 12), base,
 			    pae ? spanpae[k] : span32[k]);
 	}
@@ -366,6 +364,17 @@ const struct shadowmm_stats *shadowmm_stats(const struct shadowmm *sm)
 bool shadowmm_is_table(const struct shadowmm *sm, uint32_t gpfn)
 {
 	return gpfn < sm->npfn && (sm->pflags[gpfn] & PF_TABLE);
+}
+
+bool shadowmm_has_code(const struct shadowmm *sm, uint32_t gpfn)
+{
+	return gpfn < sm->npfn && (sm->pflags[gpfn] & PF_CODE);
+}
+
+void shadowmm_untrack(struct shadowmm *sm, uint32_t gpfn)
+{
+	if (gpfn < sm->npfn && (sm->pflags[gpfn] & PF_TABLE))
+		untrack_table(sm, gpfn);
 }
 
 /* Drops every kernel-view translation (or the non-global ones). */

@@ -152,5 +152,10 @@ void shadowmm_code_page(struct shadowmm *sm, uint32_t gpfn, bool has_code);
  * page-table entries it changed and invalidates translations. */
 void shadowmm_phys_written(struct shadowmm *sm, uint64_t gpa, const void *old, size_t n);
 bool shadowmm_is_table(const struct shadowmm *sm, uint32_t gpfn);
+bool shadowmm_has_code(const struct shadowmm *sm, uint32_t gpfn);
+/* A page-table page is memory again (written by something that cannot be
+ * redirected, e.g. a string store clearing a freed table): stop tracing it
+ * and drop everything derived from it. */
+void shadowmm_untrack(struct shadowmm *sm, uint32_t gpfn);
 
 #endif

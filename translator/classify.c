@@ -231,7 +231,8 @@ const char *translator_callout_name(enum translator_callout_kind k)
 		[CO_CACHE] = "invlpg/wbinvd/clts/lmsw/smsw", [CO_BCDADJ] = "daa/das/aaa/aas/aam/aad",
 		[CO_BOUND] = "bound", [CO_SYSCALLS] = "sysenter/sysexit", [CO_FPU] = "x87/sse",
 		[CO_IFLAGS] = "cli/sti/popf at cpl>0", [CO_LIMIT] = "segment limit fault",
-		[CO_STACK] = "stack op, non-flat ss",
+		[CO_STACK] = "stack op, non-flat ss", [CO_REDIRECT] = "redirected access",
+		[CO_REDIRECT_DONE] = "redirected access done",
 		[CO_UNSUPPORTED] = "unsupported",
 	};
 	return k < CO_NKINDS && n[k] ? n[k] : "?";

@@ -140,6 +140,29 @@ bool emit_limit_check(struct tctx *c, const struct translator_insn *in, int s, u
 	return true;
 }
 
+/*
+ * The access of a redirected instruction: the monitor (CO_REDIRECT) has
+ * checked it against the guest's page tables and left a host pointer into
+ * the physmap in vcpu->redirect_ptr; the instruction runs natively on it
+ * (64-bit address, so no 0x67), with its own flags and atomicity, and
+ * CO_REDIRECT_DONE tells the monitor what it changed.
+ */
+static bool emit_redirected(struct tctx *c, const struct translator_insn *in,
+			    const ZydisDecodedOperand *mop, const uint8_t *pfx, int npfx,
+			    const uint8_t *opc, int nopc, int reg, const uint8_t *tail, int ntail)
+{
+	struct emitter *e = &c->e;
+	struct hmem ptr = hm_base(HR_VCPU, VCPU_REDIRECT_PTR);
+	struct hmem m = hm_base(HR_R11, 0);
+	(void)mop;
+	for (int i = 0; i < in->zi.operand_count; i++)
+		if (in->ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER && is_high8(in->ops[i].reg.value))
+			return tctx_callout(c, CO_UNSUPPORTED, in);	/* XXX: AH..BH with r11 */
+	return tctx_callout(c, CO_REDIRECT, in) && em_load64(e, HR_R11, &ptr) &&
+	       em_mem(e, pfx, npfx, false, false, opc, nopc, reg, &m) &&
+	       (!ntail || em_bytes(e, tail, ntail)) && tctx_callout(c, CO_REDIRECT_DONE, in);
+}
+
 bool emit_guest_mem(struct tctx *c, const struct translator_insn *in,
 		    const ZydisDecodedOperand *mop, const uint8_t *pfx, int npfx,
 		    const uint8_t *opc, int nopc, int reg, int32_t disp_adj,
@@ -149,6 +172,8 @@ bool emit_guest_mem(struct tctx *c, const struct translator_insn *in,
 	int s = translator_seg_index(mop->mem.segment);
 	bool agen = mop->mem.type == ZYDIS_MEMOP_TYPE_AGEN;
 	bool limit = !agen && (c->mode & TMODE_SEGLIMIT(s));
+	if (c->redirect && !agen)
+		return emit_redirected(c, in, mop, pfx, npfx, opc, nopc, reg, tail, ntail);
 	if (!agen && (c->mode & TMODE_SEGRO(s)) && (mop->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
 		return tctx_callout(c, CO_LIMIT, in);	/* a write through a read-only segment */
 	if ((!seg_needs_base(c, mop) && !limit) || agen) {

@@ -101,6 +101,9 @@ struct tctx {
 	int nexits;
 	struct tcache_pcmap pcmap[TCTX_MAX_PCMAP];
 	uint32_t npcmap;
+	/* The instruction being emitted accesses memory through the physmap
+	 * pointer in vcpu->redirect_ptr (TMODE_REDIRECT, adaptive sites). */
+	bool redirect;
 };
 
 /* Records that host code from here on belongs to the current guest insn,

@@ -226,6 +226,9 @@ static bool uses_stack(enum translator_rule r)
 static bool translate_insn(struct tctx *c, const struct translator_insn *in)
 {
 	const struct translator_row *row = translator_classify(in);
+	c->redirect = (row->rule == TR_COPY || row->rule == TR_INCDEC) && insn_mem_operand(in) &&
+		      ((c->mode & TMODE_REDIRECT) ||
+		       (c->t->adaptive && c->t->adaptive(c->t->adaptive_ctx, in->eip)));
 	if ((c->mode & TMODE_CPLNZ) &&
 	    (row->rule == TR_CLI || row->rule == TR_STI || row->rule == TR_POPF)) {
 		/* Outside ring 0 these depend on IOPL (SDM vol. 3, 6.8.1; vol. 2,

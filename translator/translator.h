@@ -77,6 +77,8 @@ enum translator_callout_kind {
 	CO_IFLAGS,	/* CLI STI POPF at CPL > 0 (IOPL-sensitive) */
 	CO_LIMIT,	/* a segment limit check failed: #GP(0) or #SS(0) */
 	CO_STACK,	/* stack instruction with a non-flat SS, emulated */
+	CO_REDIRECT,	/* resolve a redirected operand to a physmap pointer */
+	CO_REDIRECT_DONE, /* ... and report the write it made */
 	CO_UNSUPPORTED,	/* valid, but bt does not virtualize it yet */
 	CO_NKINDS
 };
@@ -126,6 +128,9 @@ struct translator_callout {
 /* Segment s may not be written (read-only data, code): every write through
  * it is #GP(0), raised through CO_LIMIT without touching memory. */
 #define TMODE_SEGRO(s) (1u << (17 + (s)))
+/* The (single) instruction's memory operand is redirected through the
+ * physmap: a page-table write or a page the host cannot map. */
+#define TMODE_REDIRECT   (1u << 23)
 #define TMODE_SS_NONFLAT (TMODE_SEGBASE(S_SS_INDEX) | TMODE_SEGLIMIT(S_SS_INDEX))
 #define S_SS_INDEX 2
 
@@ -137,6 +142,10 @@ struct translator {
 	struct tcache *tc;
 	translator_fetch_fn fetch;
 	void *fetch_ctx;
+	/* Adaptive translation: true if the instruction at eip keeps faulting
+	 * on a traced page and is to be emitted redirected (may be NULL). */
+	bool (*adaptive)(void *ctx, uint32_t eip);
+	void *adaptive_ctx;
 	uint32_t max_insns;
 	uint64_t callouts_by_kind[CO_NKINDS]; /* translated callout sites */
 };
