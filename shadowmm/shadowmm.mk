@@ -2,3 +2,5 @@
 # See Makefile for the variables this appends to.
 
 LIB_SRCS += shadowmm/walk.c
+
+UNIT_TESTS += shadowmm_walk_test
