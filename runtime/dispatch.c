@@ -121,6 +121,7 @@ int runtime_run(struct runtime *rt)
 	struct vcpu *v = rt->v;
 	runtime_current = rt;
 	while (monitor_service(v)) {
+		runtime_mmu_flush_pending(rt);
 		if (v->cpl == 3) {
 			/* Guest user code runs directly, in its stub. */
 			runtime_user_run(rt);
@@ -231,6 +232,27 @@ void runtime_print_stats(const struct runtime *rt, FILE *f)
 		"ended, %llu kicks\n", (unsigned long long)rt->user_entries,
 		(unsigned long long)rt->stub_starts, (unsigned long long)rt->stub_kills,
 		(unsigned long long)rt->kicks);
+	const struct shadowmm_stats *ss = vm->sm ? shadowmm_stats(vm->sm) : NULL;
+	if (ss) {
+		fprintf(f, "  kernel view                    %llu hidden faults, %llu first writes (D), "
+			"%llu guest #PF, %llu below mmap_min_addr\n",
+			(unsigned long long)ss->hidden_faults, (unsigned long long)ss->dirty_faults,
+			(unsigned long long)ss->guest_faults, (unsigned long long)ss->low_accesses);
+		fprintf(f, "  traced pages                   %llu page tables now; %llu traced writes "
+			"(faults), %llu adaptive redirects; %llu code-page writes, %llu translations "
+			"invalidated\n",
+			(unsigned long long)ss->tables, (unsigned long long)ss->table_writes,
+			(unsigned long long)(vm->callouts[CO_REDIRECT] > ss->table_writes
+						     ? vm->callouts[CO_REDIRECT] - ss->table_writes : 0),
+			(unsigned long long)ss->code_writes,
+			(unsigned long long)rt->tc.st.invalidations);
+		fprintf(f, "  host mapping calls             %llu maps, %llu unmaps, %llu protects; "
+			"%llu flushes, %llu invlpg; %llu user fills, %llu view evictions\n",
+			(unsigned long long)ss->maps, (unsigned long long)ss->unmaps,
+			(unsigned long long)ss->protects, (unsigned long long)ss->flushes,
+			(unsigned long long)ss->invlpgs, (unsigned long long)rt->user_fills,
+			(unsigned long long)rt->view_evictions);
+	}
 	if (rt->stub_starts)
 		fprintf(f, "  cpuid at cpl 3                 %s\n",
 			rt->stub && runtime_stub_cpuid_faulting(rt->stub)

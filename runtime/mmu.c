@@ -150,11 +150,10 @@ static void on_tlb_changed(void *ctx, bool full)
 					  : ROOT_IDENTITY;
 	if (full) {
 		/* Paging on or off, or a paging mode bit: every translation and
-		 * every user view is built anew. */
-		tcache_flush(&rt->tc);
-		memset(rt->codepages, 0, sizeof(rt->codepages));
-		for (int i = 0; i < RUNTIME_VIEWS; i++)
-			drop_view(rt, &rt->views[i]);
+		 * every user view is built anew — at the dispatcher, not here:
+		 * this runs inside a callout whose record and code are in the
+		 * cache. */
+		rt->flush_pending = true;
 	} else {
 		/* A CR3 write: units whose code mapping is not global may now map
 		 * other code. */
@@ -347,4 +346,15 @@ int runtime_mmu_init(struct runtime *rt)
 	rt->tr.adaptive_ctx = rt;
 	rt->cur_root = ROOT_IDENTITY;
 	return 0;
+}
+
+void runtime_mmu_flush_pending(struct runtime *rt)
+{
+	if (!rt->flush_pending)
+		return;
+	rt->flush_pending = false;
+	tcache_flush(&rt->tc);
+	memset(rt->codepages, 0, sizeof(rt->codepages));
+	for (int i = 0; i < RUNTIME_VIEWS; i++)
+		drop_view(rt, &rt->views[i]);
 }

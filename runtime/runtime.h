@@ -52,6 +52,7 @@ struct runtime {
 	struct runtime_stub *stub;	/* the current view's */
 	struct runtime_view views[RUNTIME_VIEWS];
 	uint32_t cur_root;
+	bool flush_pending;	/* a paging mode change: flush at the dispatcher */
 	uint64_t view_clock, view_evictions, user_fills;
 	struct runtime_codepage codepages[4096];
 	uint64_t user_entries, user_exits[8], stub_starts, stub_kills, kicks;
@@ -117,6 +118,8 @@ void runtime_mmu_destroy(struct runtime *rt);
 /* The user view of the current address space, started if needed. */
 struct runtime_view *runtime_view_current(struct runtime *rt, char *err, size_t errlen);
 void runtime_view_drop_current(struct runtime *rt);
+/* Does the flush a paging mode change asked for (outside callouts). */
+void runtime_mmu_flush_pending(struct runtime *rt);
 /* A unit found by lookup still maps the code it was made from (else it is
  * invalidated and false returned); a new unit's pages are registered. */
 bool runtime_unit_valid(struct runtime *rt, struct tcache_unit *u);
