@@ -321,7 +321,8 @@ struct monitor_vm {
 	/* Guest paging (monitor/paging.c, shadowmm/). */
 	struct shadowmm *sm;
 	struct monitor_adapt adapt[1u << MONITOR_ADAPT_BITS];
-	uint64_t redirects;
+	uint64_t redirects;		/* redirected accesses done */
+	uint64_t redirect_faults;	/* ... of which after a host fault (traced writes) */
 	/* Hooks the runtime sets: translations of eip must be made again
 	 * (adaptive); the TLB was flushed (full: everything, else CR3). */
 	void (*retranslate)(void *ctx, uint32_t eip);

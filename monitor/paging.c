@@ -257,6 +257,7 @@ bool monitor_paging_fault(struct vcpu *v, uint32_t lin, bool write)
 		return true;
 	}
 	v->redirect_next = true;
+	vm->redirect_faults++;
 	if (adaptive_hit(vm, v->eip) && vm->retranslate)
 		vm->retranslate(vm->hook_ctx, v->eip);
 	return true;

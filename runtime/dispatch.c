@@ -241,9 +241,8 @@ void runtime_print_stats(const struct runtime *rt, FILE *f)
 		fprintf(f, "  traced pages                   %llu page tables now; %llu traced writes "
 			"(faults), %llu adaptive redirects; %llu code-page writes, %llu translations "
 			"invalidated\n",
-			(unsigned long long)ss->tables, (unsigned long long)ss->table_writes,
-			(unsigned long long)(vm->callouts[CO_REDIRECT] > ss->table_writes
-						     ? vm->callouts[CO_REDIRECT] - ss->table_writes : 0),
+			(unsigned long long)ss->tables, (unsigned long long)vm->redirect_faults,
+			(unsigned long long)(vm->redirects - vm->redirect_faults),
 			(unsigned long long)ss->code_writes,
 			(unsigned long long)rt->tc.st.invalidations);
 		fprintf(f, "  host mapping calls             %llu maps, %llu unmaps, %llu protects; "

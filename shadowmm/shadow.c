@@ -54,8 +54,15 @@ struct rnode {
  * memory again (the guest freed it). */
 #define TABLE_STALE_WRITES 512
 
+/* Warn once the kernel view's mappings reach this share of the host's
+ * vm.max_map_count (each discontiguous run of pages is one host VMA). */
+#define MAP_COUNT_WARN_PERCENT 75
+
 struct shadowmm {
 	struct shadowmm_host h;
+	uint64_t max_map_count;
+	int64_t runs;			/* host VMAs the kernel view holds, estimated */
+	bool warned;
 	struct shadowmm_env env;
 	bool paging;
 	uint32_t root;
@@ -171,6 +178,36 @@ static void note_mapped(struct shadowmm *sm, uint32_t lin_pfn)
 	sm->mapped[sm->nmapped++] = lin_pfn;
 }
 
+/* Does page p continue page p-1's host mapping (same file run, same
+ * protection), so that the kernel merges them into one VMA? */
+static bool continues(const struct shadowmm *sm, uint32_t p)
+{
+	if (p == 0 || p >= NPAGES)
+		return false;
+	uint32_t a = sm->kv[p - 1], b = sm->kv[p];
+	return (a & KV_MAPPED) && (b & KV_MAPPED) && kv_gpfn(b) == kv_gpfn(a) + 1 &&
+	       (a & KV_WRITE) == (b & KV_WRITE);
+}
+
+/* Keeps the VMA estimate as page p changes from `before` to its new state. */
+static void count_runs(struct shadowmm *sm, uint32_t p, uint32_t before)
+{
+	uint32_t now = sm->kv[p];
+	sm->kv[p] = before;
+	int64_t old = (before & KV_MAPPED) ? 1 - continues(sm, p) - continues(sm, p + 1) : 0;
+	sm->kv[p] = now;
+	int64_t new = (now & KV_MAPPED) ? 1 - continues(sm, p) - continues(sm, p + 1) : 0;
+	sm->runs += new - old;
+	if (!sm->warned && sm->max_map_count &&
+	    (uint64_t)sm->runs * 100 >= sm->max_map_count * MAP_COUNT_WARN_PERCENT) {
+		sm->warned = true;
+		fprintf(stderr, "bt: the guest's kernel view needs about %lld host mappings, close to "
+			"vm.max_map_count (%llu); raise it with: sysctl -w vm.max_map_count=%llu\n",
+			(long long)sm->runs, (unsigned long long)sm->max_map_count,
+			(unsigned long long)sm->max_map_count * 4);
+	}
+}
+
 static void kv_map(struct shadowmm *sm, uint32_t lin_pfn, uint32_t gpfn, bool writable, bool global)
 {
 	uint32_t e = sm->kv[lin_pfn];
@@ -188,6 +225,7 @@ static void kv_map(struct shadowmm *sm, uint32_t lin_pfn, uint32_t gpfn, bool wr
 		note_mapped(sm, lin_pfn);
 	}
 	sm->kv[lin_pfn] = ne;
+	count_runs(sm, lin_pfn, e);
 }
 
 /* Drops the kernel-view pages in [lin_pfn, lin_pfn + n) that are mapped,
@@ -205,6 +243,7 @@ static void kv_unmap_range(struct shadowmm *sm, uint32_t lin_pfn, uint32_t n, bo
 			run++;
 			rmap_del(sm, kv_gpfn(e), p);
 			sm->kv[p] = 0;
+			count_runs(sm, p, e);
 			continue;
 		}
 		if (run)
@@ -227,8 +266,10 @@ static void protect_gpfn(struct shadowmm *sm, uint32_t gpfn)
 	for (uint32_t i = sm->rhead[gpfn]; i; i = sm->rnodes[i].next) {
 		uint32_t p = sm->rnodes[i].lin_pfn;
 		if (sm->kv[p] & KV_WRITE) {
+			uint32_t e = sm->kv[p];
 			host_protect(sm, p, false);
 			sm->kv[p] &= ~KV_WRITE;
+			count_runs(sm, p, e);
 		}
 	}
 }
@@ -324,6 +365,14 @@ struct shadowmm *shadowmm_create(const struct shadowmm_host *h)
 		return NULL;
 	sm->h = *h;
 	sm->npfn = (uint32_t)(h->ram_size / PAGE);
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+	unsigned long long m = 0;
+	if (f) {
+		if (fscanf(f, "%llu", &m) != 1)
+			m = 0;
+		fclose(f);
+	}
+	sm->max_map_count = m;
 	sm->kv = calloc(NPAGES, sizeof(*sm->kv));
 	sm->pflags = calloc(sm->npfn, 1);
 	sm->table_writes = calloc(sm->npfn, sizeof(*sm->table_writes));
