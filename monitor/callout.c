@@ -1,6 +1,8 @@
 /* monitor/callout.c: dispatching callouts from translated code, and the pre-entry service. */
 #include "monitor/internal.h"
 
+static int dispatch(struct vcpu *v, const struct translator_callout *co);
+
 /* Instructions that are #GP(0) outside ring 0 (SDM vol. 3, 5.9). */
 static int privileged(struct vcpu *v, const struct translator_callout *co)
 {
@@ -24,6 +26,21 @@ static int privileged(struct vcpu *v, const struct translator_callout *co)
 }
 
 int monitor_callout(struct vcpu *v, const struct translator_callout *co)
+{
+	v->code_hit = false;
+	int r = dispatch(v, co);
+	if (r == 0 && v->code_hit) {
+		/* The instruction wrote translated code, perhaps the code that
+		 * follows it in this very unit: continue through the dispatcher
+		 * (SDM vol. 3, 8.1.3: the write is seen by later instructions). */
+		v->eip = co->next_eip;
+		r = EXIT_CALLOUT;
+	}
+	v->code_hit = false;
+	return r;
+}
+
+static int dispatch(struct vcpu *v, const struct translator_callout *co)
 {
 	if (co->kind < 32)
 		v->vm->callouts[co->kind]++;

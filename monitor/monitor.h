@@ -177,6 +177,12 @@ struct vcpu {
 	uint64_t pat;
 	uint64_t mtrr[28];	/* variable 0-15, fixed 16-26, default type 27 */
 	uint64_t efer;		/* only NXE is writable */
+	/* The next unit runs one instruction and is not kept (nor does it
+	 * protect its code page). */
+	bool transient_next;
+	/* A write (by the monitor or a redirected instruction) hit translated
+	 * code: the running unit may be gone, so the callout must not resume it. */
+	bool code_hit;
 	/* The next unit runs one instruction with its memory operand redirected
 	 * through the physmap (a page-table write, an unmappable page). */
 	bool redirect_next;
@@ -327,6 +333,9 @@ struct monitor_vm {
 	 * (adaptive); the TLB was flushed (full: everything, else CR3). */
 	void (*retranslate)(void *ctx, uint32_t eip);
 	void (*tlb_changed)(void *ctx, bool full);
+	/* Guest page gpfn is written by something that cannot be redirected:
+	 * its translations go and it is no longer protected as code. */
+	void (*code_unprotect)(void *ctx, uint32_t gpfn);
 	/* A user access at lin faulted in the current stub: fill it from the
 	 * guest's page tables (0), or -1 with the guest's #PF error code. */
 	int (*user_fill)(void *ctx, uint32_t lin, bool write, uint32_t *pf_error);

@@ -170,6 +170,15 @@ int monitor_redirect(struct vcpu *v, const struct translator_callout *co)
 
 /* ---- host faults in the kernel view ---- */
 
+static uint32_t mem_size(const struct translator_insn *in)
+{
+	for (int i = 0; i < in->zi.operand_count; i++)
+		if (in->ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    in->ops[i].visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT)
+			return in->ops[i].size ? in->ops[i].size / 8 : 0;
+	return 0;
+}
+
 static bool insn_has_mem(const struct translator_insn *in)
 {
 	for (int i = 0; i < in->zi.operand_count; i++)
@@ -221,7 +230,22 @@ bool monitor_paging_fault(struct vcpu *v, uint32_t lin, bool write)
 		return false;
 	struct shadowmm_env env = monitor_paging_env(v);
 	uint32_t pf;
-	switch (shadowmm_kernel_fault(vm->sm, &env, lin, write, &pf)) {
+	/* The faulting instruction: its access size (for writes to pages with
+	 * code) and whether it could be redirected. */
+	struct translator_insn in;
+	uint8_t code[ZYDIS_MAX_INSTRUCTION_LENGTH];
+	size_t n = 0;
+	while (n < sizeof(code) &&
+	       monitor_access_lin(v, v->seg[S_CS].base + v->eip + (uint32_t)n, &code[n], 1,
+				  SHADOWMM_ACC_FETCH, true) == 0)
+		n++;
+	const struct translator_row *row = NULL;
+	if (translator_decode(code, n, v->eip, &in) == 0)
+		row = translator_classify(&in);
+	bool redirectable = row && (row->rule == TR_COPY || row->rule == TR_INCDEC) &&
+			    insn_has_mem(&in);
+	uint32_t size = redirectable ? mem_size(&in) : 0;
+	switch (shadowmm_kernel_fault(vm->sm, &env, lin, write, size, &pf)) {
 	case SHADOWMM_RETRY:
 		return true;
 	case SHADOWMM_GUEST_PF:
@@ -234,21 +258,21 @@ bool monitor_paging_fault(struct vcpu *v, uint32_t lin, bool write)
 	/* Only a ModRM memory operand of a copied instruction can be
 	 * redirected; anything else writing a page table means the page is
 	 * memory again. */
-	struct translator_insn in;
-	uint8_t code[ZYDIS_MAX_INSTRUCTION_LENGTH];
-	size_t n = 0;
-	while (n < sizeof(code) &&
-	       monitor_access_lin(v, v->seg[S_CS].base + v->eip + (uint32_t)n, &code[n], 1,
-				  SHADOWMM_ACC_FETCH, true) == 0)
-		n++;
-	const struct translator_row *row = NULL;
-	if (translator_decode(code, n, v->eip, &in) == 0)
-		row = translator_classify(&in);
-	if (!row || (row->rule != TR_COPY && row->rule != TR_INCDEC) || !insn_has_mem(&in)) {
+	if (!redirectable) {
 		uint64_t gpa;
 		if (monitor_translate(v, lin, 0, false, &gpa, &pf) == 0 &&
 		    shadowmm_is_table(vm->sm, (uint32_t)(gpa >> 12))) {
 			shadowmm_untrack(vm->sm, (uint32_t)(gpa >> 12));
+			return true;
+		}
+		if (write && monitor_translate(v, lin, 0, false, &gpa, &pf) == 0 &&
+		    shadowmm_has_code(vm->sm, (uint32_t)(gpa >> 12)) && vm->code_unprotect) {
+			/* A string store or the like on a page with translated code:
+			 * its translations go and the page is written freely; the
+			 * instruction runs alone in a unit that protects nothing, so
+			 * it cannot put the protection back under its own feet. */
+			vm->code_unprotect(vm->hook_ctx, (uint32_t)(gpa >> 12));
+			v->transient_next = true;
 			return true;
 		}
 		monitor_stop(v, 2, "guest instruction at eip 0x%08x accesses linear 0x%08x, "

@@ -297,19 +297,22 @@ void monitor_user_exit(struct vcpu *v, const struct monitor_user *u,
 	case VEC_PF: {
 		if (host_segment)
 			return;
-		if (!(v->cr0 & CR0_PG) || e->addr >= (1ull << 32)) {
+		/* A hidden fault (the stub lacks a page the guest maps, or a write
+		 * to a page with translated code) is filled and retried; a true
+		 * one is the guest's #PF (SDM vol. 3, 4.7). */
+		uint32_t pf = 0;
+		bool write = e->err & 2;
+		int r = e->addr < (1ull << 32)
+				? v->vm->user_fill(v->vm->hook_ctx, (uint32_t)e->addr, write, &pf) : -2;
+		if (r == 0)
+			return;
+		if (r == -2 || !(v->cr0 & CR0_PG)) {
 			/* Paging off: the user view maps all of guest RAM, so this is
 			 * an access outside RAM (or below vm.mmap_min_addr). */
 			monitor_stop(v, 2, "guest user code at eip 0x%08x accessed 0x%08llx, outside "
 				     "guest RAM; not emulated yet", v->eip, (unsigned long long)e->addr);
 			return;
 		}
-		/* A hidden fault (the stub lacks a page the guest maps) is filled
-		 * and retried; a true one is the guest's #PF (SDM vol. 3, 4.7). */
-		uint32_t pf;
-		bool write = e->err & 2;
-		if (v->vm->user_fill(v->vm->hook_ctx, (uint32_t)e->addr, write, &pf) == 0)
-			return;
 		v->cr2 = (uint32_t)e->addr;
 		monitor_raise(v, VEC_PF, (int)pf);
 		return;

@@ -15,6 +15,7 @@ static void on_tcache_flush(void *ctx)
 {
 	struct runtime *rt = ctx;
 	memset(rt->codepages, 0, sizeof(rt->codepages));
+	runtime_mmu_codemaps_clear(rt);
 }
 
 int runtime_init(struct runtime *rt, struct vcpu *v, size_t tcache_bytes, uint32_t max_insns,
@@ -90,6 +91,18 @@ static struct tcache_unit *unit_for(struct runtime *rt, uint32_t eip, uint32_t m
 	return u;
 }
 
+/* A one-off unit: not looked up, not registered with its code page (so
+ * it does not write-protect it), dropped after it ran. */
+static struct tcache_unit *transient_unit(struct runtime *rt, uint32_t eip, uint32_t mode)
+{
+	struct tcache_unit *u = translator_translate(&rt->tr, eip, mode);
+	if (!u) {
+		tcache_flush(&rt->tc);
+		u = translator_translate(&rt->tr, eip, mode);
+	}
+	return u;
+}
+
 void runtime_dump_recent(void *ctx, FILE *f)
 {
 	const struct runtime *rt = ctx;
@@ -128,6 +141,10 @@ int runtime_run(struct runtime *rt)
 			continue;
 		}
 		uint32_t mode = monitor_tmode(v) | (rt->stats ? TMODE_STATS : 0);
+		bool transient = v->transient_next;
+		v->transient_next = false;
+		if (transient)
+			mode |= TMODE_SINGLE;
 		if (v->redirect_next) {
 			/* One instruction with its memory operand through the
 			 * physmap (a page-table write, an unmappable page). */
@@ -151,7 +168,8 @@ int runtime_run(struct runtime *rt)
 			tcache_ibl_reset(&rt->tc);
 			rt->ibl_mode = mode;
 		}
-		struct tcache_unit *u = unit_for(rt, v->eip, mode);
+		struct tcache_unit *u = transient ? transient_unit(rt, v->eip, mode)
+						  : unit_for(rt, v->eip, mode);
 		if (!u) {
 			monitor_stop(v, 2, "cannot translate the unit at eip 0x%08x: the translation "
 				     "cache (--tcache-mib) is too small", v->eip);
@@ -163,6 +181,8 @@ int runtime_run(struct runtime *rt)
 		v->shadow_ss = false;
 		v->delivered = false;
 		int why = runtime_enter(v, tcache_xaddr(&rt->tc, u->code_off));
+		if (transient)
+			tcache_invalidate_unit(&rt->tc, u);
 		rt->exits[why < EXIT_NREASONS ? why : EXIT_NONE]++;
 		switch (why) {
 		case EXIT_LINK: {

@@ -69,12 +69,134 @@ static void lin_changed(struct runtime *rt, uint32_t lin, uint32_t len)
 	}
 }
 
+/* ---- user-view mappings of guest pages (to protect code pages there) ---- */
+
+static void urmap_add(struct runtime *rt, uint32_t gpfn, int view, uint32_t lin_pfn)
+{
+	if (!rt->urmap_head || gpfn >= rt->urmap_npfn)
+		return;
+	if (rt->urmap_n + 1 >= rt->urmap_cap) {
+		uint32_t cap = rt->urmap_cap ? rt->urmap_cap * 2 : 4096;
+		struct runtime_urnode *n = realloc(rt->urmap, cap * sizeof(*n));
+		if (!n)
+			return;
+		rt->urmap = n;
+		rt->urmap_cap = cap;
+	}
+	uint32_t i = ++rt->urmap_n;
+	rt->urmap[i] = (struct runtime_urnode){ lin_pfn, rt->urmap_head[gpfn], (uint8_t)view };
+	rt->urmap_head[gpfn] = i;
+}
+
+/*
+ * Guest page gpfn now holds translated code: no user view may write it
+ * without the monitor noticing (a user write there would leave stale
+ * translations), so its user mappings become read-only.  The list may hold
+ * stale entries; protecting one only costs a later fault.
+ */
+static void protect_user_code(struct runtime *rt, uint32_t gpfn)
+{
+	for (int i = 0; i < RUNTIME_VIEWS; i++) {
+		struct runtime_view *w = &rt->views[i];
+		if (w->stub && w->root == 0xffffffffu && (uint64_t)gpfn * 4096 >= rt->v->vm->mem.min_addr)
+			runtime_stub_queue_map(w->stub, STUB_MAP_MPROTECT, (uint64_t)gpfn * 4096, 4096,
+					       PROT_READ | PROT_EXEC, 0);
+	}
+	if (!rt->urmap_head || gpfn >= rt->urmap_npfn)
+		return;
+	for (uint32_t i = rt->urmap_head[gpfn]; i; i = rt->urmap[i].next) {
+		struct runtime_view *w = &rt->views[rt->urmap[i].view];
+		uint32_t p = rt->urmap[i].lin_pfn;
+		if (w->stub && w->root != 0xffffffffu && (w->mapped[p >> 3] & (1u << (p & 7))))
+			runtime_stub_queue_map(w->stub, STUB_MAP_MPROTECT, (uint64_t)p * 4096, 4096,
+					       PROT_READ | PROT_EXEC, 0);
+	}
+	rt->urmap_head[gpfn] = 0;	/* re-added by the next fill */
+}
+
 /* ---- hooks from the shadow MMU and the monitor ---- */
 
-static void on_code_written(void *ctx, uint32_t gpfn)
+/* ---- which bytes of a page hold translated code ---- */
+
+#define CODEMAP_SLOTS 8192u
+
+static struct runtime_codemap **codemap_slot(struct runtime *rt, uint32_t gpfn, bool make)
+{
+	uint32_t h = (gpfn * 0x9e3779b1u) >> 19;	/* 13 bits */
+	for (uint32_t i = 0; i < CODEMAP_SLOTS; i++) {
+		struct runtime_codemap **m = &rt->codemaps[(h + i) % CODEMAP_SLOTS];
+		if (*m && (*m)->gpfn == gpfn)
+			return m;
+		if (!*m && make) {
+			*m = calloc(1, sizeof(**m));
+			if (!*m)
+				return NULL;
+			(*m)->gpfn = gpfn;
+			return m;
+		}
+		if (!*m)
+			return NULL;
+	}
+	return NULL;	/* full: the caller treats the page as all code */
+}
+
+static void codemap_mark(struct runtime *rt, uint32_t gpfn, uint32_t off, uint32_t len)
+{
+	struct runtime_codemap **m = codemap_slot(rt, gpfn, true);
+	if (!m)
+		return;
+	for (uint32_t b = off; b < off + len && b < PAGE; b++)
+		(*m)->bits[b >> 3] |= (uint8_t)(1u << (b & 7));
+}
+
+static void codemap_clear(struct runtime *rt)
+{
+	for (uint32_t i = 0; i < CODEMAP_SLOTS; i++) {
+		free(rt->codemaps[i]);
+		rt->codemaps[i] = NULL;
+	}
+}
+
+/*
+ * A write of [off, off + len) to a page with translations: if it touches
+ * bytes some unit was translated from, every unit on the page goes (and the
+ * page's byte map with them: the page has no code left); data that only
+ * shares the page with code leaves everything as it is.  The open-address
+ * table keeps its entries (an emptied map just has no bits).
+ */
+static int on_code_written(void *ctx, uint32_t gpfn, uint32_t off, uint32_t len)
 {
 	struct runtime *rt = ctx;
+	struct runtime_codemap **m = codemap_slot(rt, gpfn, false);
+	bool any = false, hit = false;
+	if (m) {
+		for (uint32_t i = 0; i < sizeof((*m)->bits) && !any; i++)
+			any = (*m)->bits[i] != 0;
+		for (uint32_t b = off; any && b < (len ? off + len : PAGE) && b < PAGE; b++)
+			hit |= ((*m)->bits[b >> 3] >> (b & 7)) & 1;
+	} else {
+		/* No byte map (table full): take the page as all code. */
+		any = hit = true;
+	}
+	if (!any)
+		return SHADOWMM_CODE_NONE;
+	if (!hit)
+		return SHADOWMM_CODE_DATA;
 	tcache_invalidate_page(&rt->tc, gpfn);
+	if (m)
+		memset((*m)->bits, 0, sizeof((*m)->bits));
+	rt->v->code_hit = true;
+	return SHADOWMM_CODE_HIT;
+}
+
+static void on_code_unprotect(void *ctx, uint32_t gpfn)
+{
+	struct runtime *rt = ctx;
+	struct runtime_codemap **m = codemap_slot(rt, gpfn, false);
+	tcache_invalidate_page(&rt->tc, gpfn);
+	if (m)
+		memset((*m)->bits, 0, sizeof((*m)->bits));
+	shadowmm_code_page(rt->v->vm->sm, gpfn, false);
 }
 
 static struct runtime_view *view_of(struct runtime *rt, uint32_t root)
@@ -171,6 +293,20 @@ static int on_user_fill(void *ctx, uint32_t lin, bool write, uint32_t *pf_error)
 	struct runtime_view *w = view_of(rt, rt->cur_root);
 	if (!w)
 		return -1;
+	struct shadowmm *sm0 = v->vm->sm;
+	if (!(v->cr0 & CR0_PG)) {
+		/* Paging off: the identity view has all of RAM; only pages with
+		 * translated code are read-only there.  A user write to one ends
+		 * its translations. */
+		uint32_t g = lin >> 12;
+		if (!write || !shadowmm_has_code(sm0, g))
+			return -2;
+		tcache_invalidate_page(&rt->tc, g);
+		shadowmm_code_page(sm0, g, false);
+		runtime_stub_queue_map(w->stub, STUB_MAP_MPROTECT, (uint64_t)g * PAGE, PAGE,
+				       PROT_READ | PROT_WRITE | PROT_EXEC, 0);
+		return 0;
+	}
 	struct shadowmm_env env = monitor_paging_env(v);
 	struct shadowmm_walk wk;
 	if (shadowmm_walk(&env, lin, SHADOWMM_ACC_USER | (write ? SHADOWMM_ACC_WRITE : 0), true,
@@ -198,6 +334,7 @@ static int on_user_fill(void *ctx, uint32_t lin, bool write, uint32_t *pf_error)
 	runtime_stub_queue_map(w->stub, STUB_MAP_MMAP, (uint64_t)p * PAGE, PAGE, (uint32_t)prot,
 			       (uint64_t)gpfn * PAGE);
 	w->mapped[p >> 3] |= (uint8_t)(1u << (p & 7));
+	urmap_add(rt, gpfn, (int)(w - rt->views), p);
 	rt->user_fills++;
 	return 0;
 }
@@ -243,6 +380,11 @@ struct runtime_view *runtime_view_current(struct runtime *rt, char *err, size_t 
 				runtime_stub_queue_map(w->stub, STUB_MAP_MMAP, gm->min_addr,
 						       gm->size - gm->min_addr,
 						       PROT_READ | PROT_WRITE | PROT_EXEC, gm->min_addr);
+			for (uint32_t g = (uint32_t)(gm->min_addr / PAGE); g < gm->size / PAGE; g++)
+				if (shadowmm_has_code(v->vm->sm, g))
+					runtime_stub_queue_map(w->stub, STUB_MAP_MPROTECT,
+							       (uint64_t)g * PAGE, PAGE,
+							       PROT_READ | PROT_EXEC, 0);
 		}
 	}
 	w->used = ++rt->view_clock;
@@ -259,6 +401,11 @@ void runtime_view_drop_current(struct runtime *rt)
 
 void runtime_mmu_destroy(struct runtime *rt)
 {
+	codemap_clear(rt);
+	free(rt->urmap_head);
+	free(rt->urmap);
+	rt->urmap_head = NULL;
+	rt->urmap = NULL;
 	for (int i = 0; i < RUNTIME_VIEWS; i++)
 		drop_view(rt, &rt->views[i]);
 	rt->stub = NULL;
@@ -311,11 +458,21 @@ void runtime_unit_register(struct runtime *rt, struct tcache_unit *u)
 		g1 = g0;
 	}
 	tcache_set_pages(&rt->tc, u, g0, g1);
+	if (g1 != g0 || (last >> 12) == (first >> 12)) {
+		uint32_t end0 = (last >> 12) == (first >> 12) ? (last & (PAGE - 1)) + 1 : PAGE;
+		codemap_mark(rt, g0, first & (PAGE - 1), end0 - (first & (PAGE - 1)));
+		if ((last >> 12) != (first >> 12))
+			codemap_mark(rt, g1, 0, (last & (PAGE - 1)) + 1);
+	}
 	u->nonglobal = !gl0 || !gl1;
 	struct shadowmm *sm = rt->v->vm->sm;
+	if (!shadowmm_has_code(sm, g0))
+		protect_user_code(rt, g0);
 	shadowmm_code_page(sm, g0, true);
 	code_page_note(rt, first >> 12, g0);
 	if (g1 != g0) {
+		if (!shadowmm_has_code(sm, g1))
+			protect_user_code(rt, g1);
 		shadowmm_code_page(sm, g1, true);
 		code_page_note(rt, last >> 12, g1);
 	}
@@ -338,8 +495,13 @@ int runtime_mmu_init(struct runtime *rt)
 	vm->sm = shadowmm_create(&h);
 	if (!vm->sm)
 		return -ENOMEM;
+	rt->urmap_npfn = (uint32_t)(vm->mem.size / PAGE);
+	rt->urmap_head = calloc(rt->urmap_npfn, sizeof(*rt->urmap_head));
+	if (!rt->urmap_head)
+		return -ENOMEM;
 	vm->retranslate = on_retranslate;
 	vm->tlb_changed = on_tlb_changed;
+	vm->code_unprotect = on_code_unprotect;
 	vm->user_fill = on_user_fill;
 	vm->hook_ctx = rt;
 	rt->tr.adaptive = adaptive;
@@ -354,7 +516,13 @@ void runtime_mmu_flush_pending(struct runtime *rt)
 		return;
 	rt->flush_pending = false;
 	tcache_flush(&rt->tc);
+	codemap_clear(rt);
 	memset(rt->codepages, 0, sizeof(rt->codepages));
 	for (int i = 0; i < RUNTIME_VIEWS; i++)
 		drop_view(rt, &rt->views[i]);
+}
+
+void runtime_mmu_codemaps_clear(struct runtime *rt)
+{
+	codemap_clear(rt);
 }

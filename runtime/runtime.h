@@ -36,6 +36,18 @@ struct runtime_codepage {
 	bool used;
 };
 
+/* A user-view mapping of a guest page: the view's linear page. */
+struct runtime_urnode {
+	uint32_t lin_pfn, next;
+	uint8_t view;
+};
+
+/* Which bytes of a guest physical page translated units came from. */
+struct runtime_codemap {
+	uint32_t gpfn;
+	uint8_t bits[4096 / 8];
+};
+
 struct runtime {
 	struct vcpu *v;
 	struct tcache tc;
@@ -55,6 +67,11 @@ struct runtime {
 	bool flush_pending;	/* a paging mode change: flush at the dispatcher */
 	uint64_t view_clock, view_evictions, user_fills;
 	struct runtime_codepage codepages[4096];
+	struct runtime_codemap *codemaps[8192];
+	/* Guest page -> user-view mappings (runtime/mmu.c). */
+	uint32_t *urmap_head, urmap_npfn;
+	struct runtime_urnode *urmap;
+	uint32_t urmap_n, urmap_cap;
 	uint64_t user_entries, user_exits[8], stub_starts, stub_kills, kicks;
 };
 
@@ -120,6 +137,8 @@ struct runtime_view *runtime_view_current(struct runtime *rt, char *err, size_t 
 void runtime_view_drop_current(struct runtime *rt);
 /* Does the flush a paging mode change asked for (outside callouts). */
 void runtime_mmu_flush_pending(struct runtime *rt);
+/* Forgets which bytes of which pages hold translated code (cache flush). */
+void runtime_mmu_codemaps_clear(struct runtime *rt);
 /* A unit found by lookup still maps the code it was made from (else it is
  * invalidated and false returned); a new unit's pages are registered. */
 bool runtime_unit_valid(struct runtime *rt, struct tcache_unit *u);

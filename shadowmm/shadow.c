@@ -495,7 +495,8 @@ void shadowmm_invlpg(struct shadowmm *sm, uint32_t lin)
 }
 
 enum shadowmm_fault shadowmm_kernel_fault(struct shadowmm *sm, const struct shadowmm_env *env,
-					  uint32_t lin, bool write, uint32_t *pf_error)
+					  uint32_t lin, bool write, uint32_t size,
+					  uint32_t *pf_error)
 {
 	struct shadowmm_walk w;
 	sm->env = *env;
@@ -521,9 +522,23 @@ enum shadowmm_fault shadowmm_kernel_fault(struct shadowmm *sm, const struct shad
 		}
 	}
 	if (write && (sm->pflags[gpfn] & PF_CODE)) {
-		sm->st.code_writes++;
-		if (sm->h.code_written)
-			sm->h.code_written(sm->h.ctx, gpfn);
+		/* Self-modifying code, or data next to code: only the former
+		 * unprotects the page (its translations are gone then); the
+		 * latter is done through the physmap, and adaptive translation
+		 * makes a store that keeps doing it fault-free. */
+		uint32_t off = lin & (PAGE - 1);
+		if (size && off + size > PAGE)
+			size = PAGE - off;
+		int what = sm->h.code_written ? sm->h.code_written(sm->h.ctx, gpfn, off, size)
+					      : SHADOWMM_CODE_NONE;
+		if (what == SHADOWMM_CODE_DATA) {
+			sm->st.code_page_data++;
+			return SHADOWMM_REDIRECT;
+		}
+		if (what == SHADOWMM_CODE_HIT) {
+			sm->st.code_writes++;
+			return SHADOWMM_REDIRECT;
+		}
 		sm->pflags[gpfn] &= ~PF_CODE;
 	}
 	bool was_mapped = sm->kv[lin_pfn] & KV_MAPPED;
@@ -569,12 +584,10 @@ void shadowmm_phys_written(struct shadowmm *sm, uint64_t gpa, const void *old, s
 		if (chunk > n)
 			chunk = n;
 		if (gpfn < sm->npfn) {
-			if (sm->pflags[gpfn] & PF_CODE) {
+			if ((sm->pflags[gpfn] & PF_CODE) && sm->h.code_written &&
+			    sm->h.code_written(sm->h.ctx, gpfn, (uint32_t)(gpa & (PAGE - 1)),
+					       (uint32_t)chunk) == SHADOWMM_CODE_HIT)
 				sm->st.code_writes++;
-				if (sm->h.code_written)
-					sm->h.code_written(sm->h.ctx, gpfn);
-				sm->pflags[gpfn] &= ~PF_CODE;
-			}
 			if (sm->pflags[gpfn] & PF_TABLE) {
 				uint32_t esize = (sm->env.cr4 & SHADOWMM_CR4_PAE) ? 8 : 4;
 				uint32_t off = (uint32_t)(gpa & (PAGE - 1));

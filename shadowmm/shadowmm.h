@@ -101,17 +101,26 @@ struct shadowmm_host {
 	/* The guest's mappings of [lin, lin + len) in address space `root`
 	 * (its CR3) may have changed: user views must drop them. */
 	void (*user_invalidate)(void *ctx, uint32_t root, uint32_t lin, uint32_t len);
-	/* Guest physical page gpfn, which holds translated code, is being
-	 * written: its translations must go. */
-	void (*code_written)(void *ctx, uint32_t gpfn);
+	/* Bytes [off, off + len) of guest page gpfn, which holds translated
+	 * code, are being written (len 0: unknown, the whole page).  Returns
+	 * SHADOWMM_CODE_NONE if the page has no translations left (it can be
+	 * written freely), SHADOWMM_CODE_DATA if the write only touches data
+	 * next to code, SHADOWMM_CODE_HIT if it touched translated code (those
+	 * translations are gone).  In the last two cases the page stays
+	 * protected and the write is done through the physmap: unprotecting
+	 * it would make the writer's own unit protect it again. */
+	int (*code_written)(void *ctx, uint32_t gpfn, uint32_t off, uint32_t len);
 };
+
+enum { SHADOWMM_CODE_NONE, SHADOWMM_CODE_DATA, SHADOWMM_CODE_HIT };
 
 struct shadowmm_stats {
 	uint64_t hidden_faults;		/* present in the guest, filled silently */
 	uint64_t guest_faults;		/* true faults: guest #PF */
 	uint64_t dirty_faults;		/* first write to a clean page: D set */
 	uint64_t table_writes;		/* writes to page-table pages, traced */
-	uint64_t code_writes;		/* writes to pages with translations */
+	uint64_t code_writes;		/* writes that hit translated code */
+	uint64_t code_page_data;	/* writes to data sharing a page with code */
 	uint64_t low_accesses;		/* accesses below vm.mmap_min_addr */
 	uint64_t maps, unmaps, protects;	/* host mapping calls */
 	uint64_t flushes, invlpgs;
@@ -139,9 +148,11 @@ enum shadowmm_fault {
 				 * the instruction must run against the physmap */
 };
 
-/* A host fault of translated kernel code at `lin` (write or read). */
+/* A host fault of translated kernel code at `lin` (write or read, of
+ * `size` bytes; 0 if unknown). */
 enum shadowmm_fault shadowmm_kernel_fault(struct shadowmm *sm, const struct shadowmm_env *env,
-					  uint32_t lin, bool write, uint32_t *pf_error);
+					  uint32_t lin, bool write, uint32_t size,
+					  uint32_t *pf_error);
 
 /* Guest physical page gpfn holds translated code (write-protect it in the
  * kernel view) / no longer does. */
