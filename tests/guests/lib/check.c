@@ -5,6 +5,7 @@ static const char *name = "guest";
 static int passed, failed;
 
 struct trap_frame trap_seen;
+uint32_t trap_cr2;
 int trap_hits;
 uint32_t trap_resume;
 
@@ -57,6 +58,8 @@ int check_done(void)
 
 static int catch_hook(struct trap_frame *f)
 {
+	/* Before anything here can fault and change it. */
+	trap_cr2 = read_cr2();
 	trap_seen = *f;
 	trap_hits++;
 	if (trap_resume)
@@ -67,6 +70,7 @@ static int catch_hook(struct trap_frame *f)
 void trap_catch(uint32_t resume)
 {
 	trap_hits = 0;
+	trap_cr2 = 0;
 	trap_resume = resume;
 	memset(&trap_seen, 0, sizeof(trap_seen));
 	trap_seen.vector = ~0u;
