@@ -56,6 +56,21 @@ int check_done(void)
 	return failed ? 1 : 0;
 }
 
+int check_pf(const char *what, uint32_t eip, uint32_t cr2, uint32_t error)
+{
+	int ok = trap_hits == 1 && trap_seen.vector == 14 && trap_seen.error == error &&
+		 trap_cr2 == cr2 && trap_seen.eip == eip;
+
+	if (check_tally(ok))
+		guest_printf("%s: ok   %s: #PF error 0x%x CR2 0x%08x at the instruction\n", name, what, error,
+			     cr2);
+	else
+		guest_printf("%s: FAIL %s: %d traps, vector %u error 0x%x CR2 0x%08x EIP - insn %d; "
+			     "want #PF error 0x%x CR2 0x%08x\n", name, what, trap_hits, trap_seen.vector,
+			     trap_seen.error, trap_cr2, (int)(trap_seen.eip - eip), error, cr2);
+	return ok;
+}
+
 static int catch_hook(struct trap_frame *f)
 {
 	/* Before anything here can fault and change it. */

@@ -89,6 +89,11 @@ extern int trap_hits;
 extern uint32_t trap_resume;
 void trap_catch(uint32_t resume);
 void trap_uncatch(void);
+/*
+ * After trap_catch: one line saying whether exactly one #PF was caught with
+ * that error code and CR2 at the instruction eip (or what was caught instead).
+ */
+int check_pf(const char *what, uint32_t eip, uint32_t cr2, uint32_t error);
 
 /* pic.c: the 8259A pair; masks and IRR/ISR are 16 bits, IRQ 8-15 in the high byte. */
 void pic_mask_all(void);
