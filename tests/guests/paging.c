@@ -45,16 +45,6 @@ static volatile uint32_t *at(uint32_t lin)
 	return (volatile uint32_t *)lin;
 }
 
-/* A page of the pool filled with words tag + index. */
-static uint32_t *tagged_page(uint32_t tag)
-{
-	uint32_t *p = pg_alloc();
-
-	for (unsigned i = 0; i < PAGE_SIZE / 4; i++)
-		p[i] = tag + i;
-	return p;
-}
-
 /*
  * EBX = address, EAX = value or MARK; NAME_at is the access, the handler
  * resumes at NAME_res. REP MOVSB takes ESI, EDI, ECX.
@@ -128,7 +118,7 @@ static void higher_half_tests(void)
 
 static void alias_tests(void)
 {
-	uint32_t *page = tagged_page(0xA0000000);
+	uint32_t *page = pg_alloc_tagged(0xA0000000);
 
 	guest_printf("paging: -- alias --\n");
 	pg_map(pd, ALIAS_A, (uint32_t)page, PTE_P | PTE_W);
@@ -156,7 +146,7 @@ static volatile uint32_t *pde_win(uint32_t lin)
 
 static void self_map_tests(void)
 {
-	uint32_t *x = tagged_page(0x58000000), *y = tagged_page(0x59000000);
+	uint32_t *x = pg_alloc_tagged(0x58000000), *y = pg_alloc_tagged(0x59000000);
 	uint32_t *t1 = pg_alloc(), *t2 = pg_alloc(), *table = pg_alloc();
 
 	guest_printf("paging: -- self-map --\n");
@@ -205,7 +195,7 @@ static void self_map_tests(void)
 
 static void pse_tests(void)
 {
-	uint32_t r[4], *t = pg_alloc(), *z = tagged_page(0x5A000000);
+	uint32_t r[4], *t = pg_alloc(), *z = pg_alloc_tagged(0x5A000000);
 	uint32_t free_ram = pg_ident_end;
 
 	guest_printf("paging: -- pse --\n");
@@ -261,14 +251,14 @@ static int map_on_fault(struct trap_frame *f)
 
 static void crossing_tests(void)
 {
-	uint32_t *page = tagged_page(0x60600000), eax;
+	uint32_t *page = pg_alloc_tagged(0x60600000), eax;
 	static const uint8_t src[16] = "0123456789abcdef";
 	uint32_t dst = CROSS + 0xFF8, esi, edi, ecx;
 	volatile uint8_t *bytes = (volatile uint8_t *)page;
 	int copied = 1;
 
 	guest_printf("paging: -- crossing --\n");
-	back = tagged_page(0x6B000000);
+	back = pg_alloc_tagged(0x6B000000);
 	pg_map(pd, CROSS, (uint32_t)page, PTE_P | PTE_W);
 	pg_map(pd, CROSS_BACK + 0x1000, (uint32_t)back, PTE_P | PTE_W);
 	page[0x3FF] = 0xA1B2C3D4;

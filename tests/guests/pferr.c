@@ -160,10 +160,8 @@ static uint32_t sdm;	/* sdm=1: the checks QEMU fails too */
 /* A test page of the pool: words tag + index, code_blob at CODE_OFF. */
 static uint32_t *test_page(uint32_t tag)
 {
-	uint32_t *p = pg_alloc();
+	uint32_t *p = pg_alloc_tagged(tag);
 
-	for (unsigned i = 0; i < PAGE_SIZE / 4; i++)
-		p[i] = tag + i;
 	memcpy((uint8_t *)p + CODE_OFF, code_blob, sizeof(code_blob));
 	return p;
 }

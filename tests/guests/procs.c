@@ -37,22 +37,12 @@ static volatile uint32_t *at(uint32_t lin)
 	return (volatile uint32_t *)lin;
 }
 
-/* A page of the pool filled with words tag + index. */
-static uint32_t *tagged_page(uint32_t tag)
-{
-	uint32_t *p = pg_alloc();
-
-	for (unsigned i = 0; i < PAGE_SIZE / 4; i++)
-		p[i] = tag + i;
-	return p;
-}
-
 /* ======== global ======== */
 
 static void global_tests(void)
 {
-	uint32_t r[4], *g1 = tagged_page(0x61000000), *g2 = tagged_page(0x62000000);
-	uint32_t *n1 = tagged_page(0x63000000), *n2 = tagged_page(0x64000000), v;
+	uint32_t r[4], *g1 = pg_alloc_tagged(0x61000000), *g2 = pg_alloc_tagged(0x62000000);
+	uint32_t *n1 = pg_alloc_tagged(0x63000000), *n2 = pg_alloc_tagged(0x64000000), v;
 
 	guest_printf("procs: -- global --\n");
 	guest_cpuid(1, r);
@@ -97,7 +87,7 @@ struct space {
 
 static struct space new_space(uint32_t tag)
 {
-	struct space s = { pg_dir_clone_kernel(kpd), tagged_page(0) };
+	struct space s = { pg_dir_clone_kernel(kpd), pg_alloc_tagged(0) };
 
 	s.data[0] = 0;
 	s.data[1] = tag;
@@ -270,7 +260,7 @@ static void cow_tests(void)
 	struct space s[2] = { new_space(TAG_A), new_space(TAG_B) };
 
 	guest_printf("procs: -- cow --\n");
-	shared = tagged_page(0x5000000);
+	shared = pg_alloc_tagged(0x5000000);
 	for (int i = 0; i < 2; i++) {
 		pg_map(s[i].pd, U_COW, (uint32_t)shared, PTE_P | PTE_U);
 		user_proc_init(&procs[i], i ? "cow-b" : "cow-a", prog_cow, i ? TAG_B : TAG_A);

@@ -324,6 +324,8 @@ int user_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern uint32_t pg_ident_end;
 /* A zeroed page of the pool; ends the test if the pool is exhausted. */
 void *pg_alloc(void);
+/* A page of the pool whose words are tag + their index: contents a test can recognise. */
+uint32_t *pg_alloc_tagged(uint32_t tag);
 /* A directory with the kernel's identity map as 4 KiB pages with flags (PTE_P | ...). */
 uint32_t *pg_dir_kernel(uint32_t flags);
 /* A new directory that shares src's kernel page tables: another address space, the same kernel. */

@@ -21,6 +21,15 @@ void *pg_alloc(void)
 	return memset(pool[pool_used++], 0, PAGE_SIZE);
 }
 
+uint32_t *pg_alloc_tagged(uint32_t tag)
+{
+	uint32_t *p = pg_alloc();
+
+	for (unsigned i = 0; i < PAGE_SIZE / 4; i++)
+		p[i] = tag + i;
+	return p;
+}
+
 uint32_t *pg_pte(uint32_t *pd, uint32_t lin)
 {
 	uint32_t *pde = &pd[lin >> 22];
