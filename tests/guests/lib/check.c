@@ -5,6 +5,7 @@ static const char *name = "guest";
 static int passed, failed;
 
 struct trap_frame trap_seen;
+uint32_t trap_cr2;
 int trap_hits;
 uint32_t trap_resume;
 
@@ -55,8 +56,25 @@ int check_done(void)
 	return failed ? 1 : 0;
 }
 
+int check_pf(const char *what, uint32_t eip, uint32_t cr2, uint32_t error)
+{
+	int ok = trap_hits == 1 && trap_seen.vector == 14 && trap_seen.error == error &&
+		 trap_cr2 == cr2 && trap_seen.eip == eip;
+
+	if (check_tally(ok))
+		guest_printf("%s: ok   %s: #PF error 0x%x CR2 0x%08x at the instruction\n", name, what, error,
+			     cr2);
+	else
+		guest_printf("%s: FAIL %s: %d traps, vector %u error 0x%x CR2 0x%08x EIP - insn %d; "
+			     "want #PF error 0x%x CR2 0x%08x\n", name, what, trap_hits, trap_seen.vector,
+			     trap_seen.error, trap_cr2, (int)(trap_seen.eip - eip), error, cr2);
+	return ok;
+}
+
 static int catch_hook(struct trap_frame *f)
 {
+	/* Before anything here can fault and change it. */
+	trap_cr2 = read_cr2();
 	trap_seen = *f;
 	trap_hits++;
 	if (trap_resume)
@@ -67,6 +85,7 @@ static int catch_hook(struct trap_frame *f)
 void trap_catch(uint32_t resume)
 {
 	trap_hits = 0;
+	trap_cr2 = 0;
 	trap_resume = resume;
 	memset(&trap_seen, 0, sizeof(trap_seen));
 	trap_seen.vector = ~0u;

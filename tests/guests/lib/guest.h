@@ -78,15 +78,22 @@ int check_done(void);
 /* Counts a check that printed its own line; returns ok. */
 int check_tally(int ok);
 /*
- * trap_catch installs a hook that copies each trap's frame to trap_seen, counts
- * it in trap_hits and resumes at resume (or where the frame says if 0);
- * trap_uncatch goes back to the catch-all.
+ * trap_catch installs a hook that copies each trap's frame to trap_seen (and
+ * CR2 to trap_cr2: the linear address of a #PF), counts it in trap_hits and
+ * resumes at resume (or where the frame says if 0); trap_uncatch goes back to
+ * the catch-all.
  */
 extern struct trap_frame trap_seen;
+extern uint32_t trap_cr2;
 extern int trap_hits;
 extern uint32_t trap_resume;
 void trap_catch(uint32_t resume);
 void trap_uncatch(void);
+/*
+ * After trap_catch: one line saying whether exactly one #PF was caught with
+ * that error code and CR2 at the instruction eip (or what was caught instead).
+ */
+int check_pf(const char *what, uint32_t eip, uint32_t cr2, uint32_t error);
 
 /* pic.c: the 8259A pair; masks and IRR/ISR are 16 bits, IRQ 8-15 in the high byte. */
 void pic_mask_all(void);
@@ -131,7 +138,7 @@ static inline uint32_t read_cr0(void)
 
 static inline void write_cr0(uint32_t v)
 {
-	__asm__ volatile("movl %0, %%cr0" : : "r"(v));
+	__asm__ volatile("movl %0, %%cr0" : : "r"(v) : "memory");
 }
 
 static inline uint32_t read_cr4(void)
@@ -144,7 +151,43 @@ static inline uint32_t read_cr4(void)
 
 static inline void write_cr4(uint32_t v)
 {
-	__asm__ volatile("movl %0, %%cr4" : : "r"(v));
+	__asm__ volatile("movl %0, %%cr4" : : "r"(v) : "memory");
+}
+
+/* CR2: the linear address of the last #PF (SDM vol. 3, 2.5). */
+static inline uint32_t read_cr2(void)
+{
+	uint32_t v;
+
+	__asm__ volatile("movl %%cr2, %0" : "=r"(v));
+	return v;
+}
+
+static inline uint32_t read_cr3(void)
+{
+	uint32_t v;
+
+	__asm__ volatile("movl %%cr3, %0" : "=r"(v));
+	return v;
+}
+
+/* Flushes the TLB but for global pages (SDM vol. 3, 4.10.4.1). */
+static inline void write_cr3(uint32_t v)
+{
+	__asm__ volatile("movl %0, %%cr3" : : "r"(v) : "memory");
+}
+
+/* Flushes the TLB entries and paging-structure caches of one linear address, global or not. */
+static inline void invlpg(uint32_t lin)
+{
+	__asm__ volatile("invlpg (%0)" : : "r"(lin) : "memory");
+}
+
+/* CPUID leaf (subleaf 0) into r[0..3] = EAX EBX ECX EDX; serializing (SDM vol. 3, 9.3). */
+static inline void guest_cpuid(uint32_t leaf, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0)
+			 : "memory");
 }
 
 /* EFLAGS bits the processes below set (SDM vol. 1, 3.4.3). */
@@ -163,9 +206,10 @@ static inline void write_cr4(uint32_t v)
  * EDX, ESI, EDI, EBP, result in EAX) dispatched through user_syscalls[];
  * every other vector taken at CPL 3 goes to the process's on_event. user_run
  * returns when the process exits, is killed, yields or is preempted; its
- * registers stay in regs, so user_run resumes it where it stopped. Paging is
- * off: a process can reach all memory, which these tests use to share
- * variables between a process and the kernel.
+ * registers stay in regs, so user_run resumes it where it stopped. With
+ * paging off a process can reach all memory, which these tests use to share
+ * variables between a process and the kernel; with paging on (paging.c) the
+ * directory in CR3 decides.
  */
 #define USER_SYSCALL_VECTOR	0x80
 #define USER_STACK_SIZE		8192
@@ -236,6 +280,68 @@ void user_exit(uint32_t code) __attribute__((noreturn));
 int32_t user_write(const void *buf, uint32_t len);
 /* printf into a buffer on the process's stack, then one SYS_WRITE. */
 int user_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * paging.c: 32-bit paging (SDM vol. 3, 4.3): page directories and tables
+ * built in a static pool of zeroed, page-aligned pages. The kernel runs on an
+ * identity map of [0, pg_ident_end), whole 4 MiB regions that cover the
+ * image and the Multiboot data after it; pool pages are supervisor-only
+ * there, so a process sees them only where a directory maps them for it.
+ * Pointers to directories, tables and pool pages are their physical
+ * addresses. The map helpers only write entries: flushing stale
+ * translations (invlpg, a CR3 write) is the caller's.
+ */
+#define PAGE_SIZE	4096u
+#define PAGE_4M		0x400000u
+/* Paging-structure entry bits (SDM vol. 3, Tables 4-4 to 4-6). */
+#define PTE_P		0x001u
+#define PTE_W		0x002u	/* R/W */
+#define PTE_U		0x004u	/* U/S */
+#define PTE_PWT		0x008u
+#define PTE_PCD		0x010u
+#define PTE_A		0x020u
+#define PTE_D		0x040u
+#define PTE_PS		0x080u	/* in a PDE with CR4.PSE: a 4 MiB page */
+#define PTE_G		0x100u
+#define PTE_FRAME	0xFFFFF000u
+/* #PF error code (SDM vol. 3, 4.7). */
+#define PF_P		0x01u	/* a protection (or reserved-bit) fault, not a not-present one */
+#define PF_W		0x02u	/* a write */
+#define PF_U		0x04u	/* at CPL 3 */
+#define PF_RSVD		0x08u	/* a reserved bit set in an entry */
+#define PF_I		0x10u	/* a fetch, only with PAE+NXE or SMEP */
+#define VEC_PF		14
+/* Control-register bits (SDM vol. 3, 2.5). */
+#define CR0_WP		0x00010000u
+#define CR0_PG		0x80000000u
+#define CR4_PSE		0x00000010u
+#define CR4_PGE		0x00000080u
+/* CPUID.1:EDX feature bits. */
+#define CPUID_PSE	(1u << 3)
+#define CPUID_PGE	(1u << 13)
+#define CPUID_PSE36	(1u << 17)
+
+extern uint32_t pg_ident_end;
+/* A zeroed page of the pool; ends the test if the pool is exhausted. */
+void *pg_alloc(void);
+/* A page of the pool whose words are tag + their index: contents a test can recognise. */
+uint32_t *pg_alloc_tagged(uint32_t tag);
+/* A directory with the kernel's identity map as 4 KiB pages with flags (PTE_P | ...). */
+uint32_t *pg_dir_kernel(uint32_t flags);
+/* A new directory that shares src's kernel page tables: another address space, the same kernel. */
+uint32_t *pg_dir_clone_kernel(const uint32_t *src);
+/* The PTE of lin, allocating its page table (PDE P, R/W and U/S set: the PTE decides). */
+uint32_t *pg_pte(uint32_t *pd, uint32_t lin);
+/* Maps the 4 KiB page at lin to phys with flags; pg_map_range maps len bytes (whole pages). */
+void pg_map(uint32_t *pd, uint32_t lin, uint32_t phys, uint32_t flags);
+void pg_map_range(uint32_t *pd, uint32_t lin, uint32_t phys, uint32_t len, uint32_t flags);
+/* A 4 MiB page (PDE with PS; needs CR4.PSE to mean one). */
+void pg_map_4m(uint32_t *pd, uint32_t lin, uint32_t phys, uint32_t flags);
+void pg_unmap(uint32_t *pd, uint32_t lin);
+/* Sets and clears bits of lin's PTE; returns the old PTE. */
+uint32_t pg_protect(uint32_t *pd, uint32_t lin, uint32_t set, uint32_t clear);
+/* CR4 |= cr4 (CR4_PSE, CR4_PGE), CR3 = pd, then CR0.PG and CR0.WP on. */
+void pg_enable(uint32_t *pd, uint32_t cr4);
 
 /* string.c: what gcc may emit calls to even when freestanding. */
 void *memcpy(void *dst, const void *src, size_t n);
