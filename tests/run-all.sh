@@ -184,6 +184,17 @@ if [ $have_bt -eq 1 ]; then
 	fi
 fi
 
+# --- #PF error codes QEMU gets wrong (P with RSVD, PSE-36 bits): bt against the SDM ---
+if [ $have_bt -eq 1 ]; then
+	tests/run-guest.sh --bt "$G/pferr.elf" sdm=1 >"$tmp/pferr.sdm" 2>&1
+	if grep -q "^pferr: [0-9]* passed, 0 failed" "$tmp/pferr.sdm"; then
+		ok "bt:pferr-sdm"
+	else
+		grep FAIL "$tmp/pferr.sdm" >"$tmp/pferr.fail"
+		bad "bt:pferr-sdm" "SDM-only #PF checks failed" "$tmp/pferr.fail"
+	fi
+fi
+
 # --- security: ring-3 programs that try to leave bt's jail (tests/guests/escape.c) ---
 # None may reach the host: no "ESCAPED" written to bt's standard output, no marker
 # file created; bt reports the attempts, ends those stubs, and the guest runs on.
