@@ -457,6 +457,8 @@ void shadowmm_paging_changed(struct shadowmm *sm, const struct shadowmm_env *env
 	sm->env = *env;
 	sm->paging = env->cr0 & SHADOWMM_CR0_PG;
 	sm->root = root_of(env);
+	if (!was && !sm->paging)
+		return;	/* the identity map does not depend on CR3/CR4/WP */
 	if (was != sm->paging || full) {
 		if (!was) {
 			/* Leaving the identity map: the reverse map starts empty and
@@ -471,13 +473,26 @@ void shadowmm_paging_changed(struct shadowmm *sm, const struct shadowmm_env *env
 			flush(sm, false);
 		}
 		if (!sm->paging) {
-			/* Back to the identity map. */
+			/* Back to the identity map: one mapping, then the traced
+			 * pages read-only. */
 			uint32_t first = (uint32_t)((sm->h.min_addr + PAGE - 1) / PAGE);
-			for (uint32_t p = first; p < sm->npfn; p++) {
-				host_map(sm, p, p, !(sm->pflags[p] & (PF_TABLE | PF_CODE)));
-				sm->kv[p] = p << 12 | KV_MAPPED |
-					    ((sm->pflags[p] & (PF_TABLE | PF_CODE)) ? 0 : KV_WRITE);
+			if (sm->npfn > first &&
+			    mmap((void *)((uintptr_t)first * PAGE), (size_t)(sm->npfn - first) * PAGE,
+				 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, sm->h.memfd,
+				 (off_t)first * PAGE) == MAP_FAILED) {
+				fprintf(stderr, "bt: cannot map the identity kernel view: %s\n",
+					strerror(errno));
+				abort();
 			}
+			sm->st.maps++;
+			for (uint32_t p = first; p < sm->npfn; p++) {
+				bool traced = sm->pflags[p] & (PF_TABLE | PF_CODE);
+				sm->kv[p] = p << 12 | KV_MAPPED | (traced ? 0 : KV_WRITE);
+				if (traced)
+					host_protect(sm, p, false);
+			}
+			sm->nmapped = 0;
+			sm->runs = 1;
 		}
 		return;
 	}
