@@ -8,12 +8,12 @@
  * part, so Linux takes its Intel paths), brand "bt virtual CPU".  It
  * advertises only what bt virtualizes today (DESIGN.md §1):
  *   leaf 1 EDX: PSE (4 MiB pages), TSC (RDTSC), MSR (RDMSR/WRMSR of the
- *     MSRs in misc.c), CX8 (CMPXCHG8B), PGE (global pages), MTRR (read and
- *     kept, no effect on caching), CMOV, PAT.
- *   leaf 0x80000001 EDX: RDTSCP (with IA32_TSC_AUX).
+ *     MSRs in misc.c), PAE (with 36-bit physical addresses), CX8
+ *     (CMPXCHG8B), PGE (global pages), MTRR (read and kept, no effect on
+ *     caching), CMOV, PAT.
+ *   leaf 0x80000001 EDX: NX (EFER.NXE), RDTSCP (with IA32_TSC_AUX).
  * Held back until they are virtualized: FPU/MMX/FXSR/SSE* (the FPU state
- * follows the guest lazily, later), PAE/NX (the walker has them, the shadow
- * MMU's PAE tracking is not tested yet), SEP
+ * follows the guest lazily, later), SEP
  * (SYSENTER, with ring 3), APIC, VME, DE (I/O breakpoints), MCE/MCA, CLFSH.
  * Leaf 1 ECX is 0: no SSE3+, no hypervisor bit (bt is not a paravirtual host).
  */
@@ -23,6 +23,8 @@
 #define CPUID_EDX_MSR  (1u << 5)
 #define CPUID_EDX_PSE  (1u << 3)
 #define CPUID_EDX_PGE  (1u << 13)
+#define CPUID_EDX_PAE  (1u << 6)
+#define CPUID_EXT_EDX_NX (1u << 20)
 #define CPUID_EDX_MTRR (1u << 12)
 #define CPUID_EDX_PAT  (1u << 16)
 #define CPUID_EXT_EDX_RDTSCP (1u << 27)
@@ -41,14 +43,14 @@ void monitor_cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 		break;
 	case 1:
 		r[0] = 0x000006f1;	/* family 6, model 15, stepping 1 */
-		r[3] = CPUID_EDX_PSE | CPUID_EDX_TSC | CPUID_EDX_MSR | CPUID_EDX_CX8 |
+		r[3] = CPUID_EDX_PSE | CPUID_EDX_TSC | CPUID_EDX_MSR | CPUID_EDX_PAE | CPUID_EDX_CX8 |
 		       CPUID_EDX_PGE | CPUID_EDX_MTRR | CPUID_EDX_CMOV | CPUID_EDX_PAT;
 		break;
 	case 0x80000000:
 		r[0] = 0x80000004;
 		break;
 	case 0x80000001:
-		r[3] = CPUID_EXT_EDX_RDTSCP;
+		r[3] = CPUID_EXT_EDX_NX | CPUID_EXT_EDX_RDTSCP;
 		break;
 	case 0x80000002: case 0x80000003: case 0x80000004:
 		memcpy(r, brand + 16 * (leaf - 0x80000002), 16);

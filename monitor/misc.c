@@ -34,7 +34,7 @@ enum {
 	MSR_MTRRCAP = 0xfe, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175,
 	MSR_SYSENTER_EIP = 0x176, MSR_MTRR_PHYS0 = 0x200, MSR_MTRR_FIX64K = 0x250,
 	MSR_MTRR_FIX16K0 = 0x258, MSR_MTRR_FIX16K1 = 0x259, MSR_MTRR_FIX4K0 = 0x268,
-	MSR_PAT = 0x277, MSR_MTRR_DEFTYPE = 0x2ff, MSR_TSC_AUX = 0xc0000103,
+	MSR_PAT = 0x277, MSR_MTRR_DEFTYPE = 0x2ff, MSR_EFER = 0xc0000080, MSR_TSC_AUX = 0xc0000103,
 };
 
 /* MTRRcap: 8 variable ranges, fixed ranges, write-combining (bits 0-7, 8, 10). */
@@ -90,6 +90,7 @@ static bool rdmsr(struct vcpu *v, uint32_t idx, uint64_t *val)
 	case MSR_SYSENTER_EIP: *val = v->sysenter_eip; return true;
 	case MSR_PAT: *val = v->pat; return true;
 	case MSR_TSC_AUX: *val = v->tsc_aux; return true;
+	case MSR_EFER: *val = v->efer; return true;
 	default: return false;
 	}
 }
@@ -117,6 +118,18 @@ static bool wrmsr(struct vcpu *v, uint32_t idx, uint64_t val)
 		if (val >> 32)
 			return false;
 		v->tsc_aux = (uint32_t)val;
+		return true;
+	case MSR_EFER:
+		/* Only NXE exists on this 32-bit CPU (SDM vol. 4, IA32_EFER); the
+		 * other bits are reserved.  NXE changes what a PTE's bit 63
+		 * means, so translations are rebuilt. */
+		if (val & ~EFER_NXE)
+			return false;
+		if ((v->efer ^ val) & EFER_NXE) {
+			v->efer = val;
+			monitor_paging_changed(v, false, true);
+		}
+		v->efer = val;
 		return true;
 	default:
 		return false;

@@ -90,6 +90,7 @@ enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NSEG };
 #define CR4_PSE 0x00000010u
 #define CR4_PAE 0x00000020u
 #define CR4_PGE 0x00000080u
+#define EFER_NXE 0x00000800u
 
 /* Why translated code returned to the dispatcher. */
 enum vcpu_exit {

@@ -135,8 +135,10 @@ int runtime_run(struct runtime *rt)
 	runtime_current = rt;
 	while (monitor_service(v)) {
 		runtime_mmu_flush_pending(rt);
-		if (v->cpl == 3) {
-			/* Guest user code runs directly, in its stub. */
+		if (v->cpl == 3 && !v->redirect_next) {
+			/* Guest user code runs directly, in its stub (except for one
+			 * instruction the monitor must run redirected: an access to
+			 * a page below vm.mmap_min_addr). */
 			runtime_user_run(rt);
 			continue;
 		}

@@ -315,7 +315,14 @@ static int on_user_fill(void *ctx, uint32_t lin, bool write, uint32_t *pf_error)
 		return -1;
 	}
 	uint32_t gpfn = (uint32_t)(wk.page_gpa >> 12);
-	if ((uint64_t)gpfn * PAGE >= v->vm->mem.size || lin < v->vm->mem.min_addr) {
+	if (lin < v->vm->mem.min_addr && (uint64_t)gpfn * PAGE < v->vm->mem.size) {
+		/* The host will not map it here: the access is run by the monitor,
+		 * redirected through the physmap (the slow path). */
+		v->redirect_next = true;
+		rt->low_user_accesses++;
+		return 0;
+	}
+	if ((uint64_t)gpfn * PAGE >= v->vm->mem.size) {
 		monitor_stop(v, 2, "guest user access to linear 0x%08x (physical 0x%08llx) cannot "
 			     "be mapped (outside RAM or below vm.mmap_min_addr)", lin,
 			     (unsigned long long)wk.page_gpa);

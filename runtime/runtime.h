@@ -65,7 +65,7 @@ struct runtime {
 	struct runtime_view views[RUNTIME_VIEWS];
 	uint32_t cur_root;
 	bool flush_pending;	/* a paging mode change: flush at the dispatcher */
-	uint64_t view_clock, view_evictions, user_fills;
+	uint64_t view_clock, view_evictions, user_fills, low_user_accesses;
 	struct runtime_codepage codepages[4096];
 	struct runtime_codemap *codemaps[8192];
 	/* Guest page -> user-view mappings (runtime/mmu.c). */

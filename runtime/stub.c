@@ -281,6 +281,17 @@ int runtime_stub_queue_map(struct runtime_stub *s, uint32_t op, uint64_t addr, u
 		if (r < 0)
 			return r;
 	}
+	/* Coalesce: a change that continues the previous one (same kind and
+	 * protection, next address, and for a mapping the next file offset)
+	 * extends it, so a run of pages costs one host call and one VMA. */
+	if (s->nqueue) {
+		struct stub_map *l = &s->queue[s->nqueue - 1];
+		if (l->op == op && l->prot == prot && l->addr + l->len == addr &&
+		    (op != STUB_MAP_MMAP || l->off + l->len == off)) {
+			l->len += len;
+			return 0;
+		}
+	}
 	s->queue[s->nqueue++] = (struct stub_map){ .addr = addr, .len = len, .off = off,
 						   .prot = prot, .op = op };
 	return 0;
