@@ -14,7 +14,6 @@ static void ibl_point_at_table(struct runtime *rt)
 static void on_tcache_flush(void *ctx)
 {
 	struct runtime *rt = ctx;
-	memset(rt->codepages, 0, sizeof(rt->codepages));
 	runtime_mmu_codemaps_clear(rt);
 }
 

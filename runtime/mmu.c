@@ -27,7 +27,7 @@
 
 /* ---- linear pages holding translated code (current address space) ---- */
 
-#define CODEPAGES 4096u
+#define CODEPAGE_BUCKETS 4096u
 
 static uint32_t code_slot(uint32_t lin_pfn)
 {
@@ -36,13 +36,47 @@ static uint32_t code_slot(uint32_t lin_pfn)
 
 static void code_page_note(struct runtime *rt, uint32_t lin_pfn, uint32_t gpfn)
 {
-	struct runtime_codepage *c = &rt->codepages[code_slot(lin_pfn) % CODEPAGES];
-	/* One page per slot: a collision just forgets the older page, which
-	 * only means a mapping change there invalidates through its physical
-	 * page instead (still correct: see lin_changed). */
-	c->lin_pfn = lin_pfn;
-	c->gpfn = gpfn;
-	c->used = true;
+	struct runtime_codepage **b = &rt->codepages[code_slot(lin_pfn)];
+	for (struct runtime_codepage *c = *b; c; c = c->next)
+		if (c->lin_pfn == lin_pfn) {
+			c->gpfn = gpfn;
+			return;
+		}
+	struct runtime_codepage *c = malloc(sizeof(*c));
+	if (!c)
+		abort();	/* losing one would leave stale translations */
+	*c = (struct runtime_codepage){ lin_pfn, gpfn, *b };
+	*b = c;
+}
+
+static void code_pages_clear(struct runtime *rt)
+{
+	for (uint32_t i = 0; i < CODEPAGE_BUCKETS; i++) {
+		struct runtime_codepage *c = rt->codepages[i];
+		while (c) {
+			struct runtime_codepage *n = c->next;
+			free(c);
+			c = n;
+		}
+		rt->codepages[i] = NULL;
+	}
+}
+
+/* Drops the bucket entries for linear pages in [first, first + n): their
+ * translations go. */
+static void code_bucket_drop(struct runtime *rt, uint32_t bucket, uint32_t first, uint32_t n)
+{
+	struct runtime_codepage **l = &rt->codepages[bucket];
+	while (*l) {
+		struct runtime_codepage *c = *l;
+		if (c->lin_pfn - first < n) {
+			tcache_invalidate_page(&rt->tc, c->gpfn);
+			*l = c->next;
+			free(c);
+			continue;
+		}
+		l = &c->next;
+	}
 }
 
 /* The mapping of [lin, lin + len) may have changed in the current address
@@ -51,22 +85,12 @@ static void lin_changed(struct runtime *rt, uint32_t lin, uint32_t len)
 {
 	uint32_t first = lin >> 12, n = (len + PAGE - 1) / PAGE;
 	if (n <= 64) {
-		for (uint32_t i = 0; i < n; i++) {
-			struct runtime_codepage *c = &rt->codepages[code_slot(first + i) % CODEPAGES];
-			if (c->used && c->lin_pfn == first + i) {
-				tcache_invalidate_page(&rt->tc, c->gpfn);
-				c->used = false;
-			}
-		}
+		for (uint32_t i = 0; i < n; i++)
+			code_bucket_drop(rt, code_slot(first + i), first + i, 1);
 		return;
 	}
-	for (uint32_t s = 0; s < CODEPAGES; s++) {
-		struct runtime_codepage *c = &rt->codepages[s];
-		if (c->used && c->lin_pfn - first < n) {
-			tcache_invalidate_page(&rt->tc, c->gpfn);
-			c->used = false;
-		}
-	}
+	for (uint32_t b = 0; b < CODEPAGE_BUCKETS; b++)
+		code_bucket_drop(rt, b, first, n);
 }
 
 /* ---- user-view mappings of guest pages (to protect code pages there) ---- */
@@ -113,8 +137,6 @@ static void protect_user_code(struct runtime *rt, uint32_t gpfn)
 	}
 	rt->urmap_head[gpfn] = 0;	/* re-added by the next fill */
 }
-
-/* ---- hooks from the shadow MMU and the monitor ---- */
 
 /* ---- which bytes of a page hold translated code ---- */
 
@@ -409,6 +431,7 @@ void runtime_view_drop_current(struct runtime *rt)
 void runtime_mmu_destroy(struct runtime *rt)
 {
 	codemap_clear(rt);
+	code_pages_clear(rt);
 	free(rt->urmap_head);
 	free(rt->urmap);
 	rt->urmap_head = NULL;
@@ -524,7 +547,7 @@ void runtime_mmu_flush_pending(struct runtime *rt)
 	rt->flush_pending = false;
 	tcache_flush(&rt->tc);
 	codemap_clear(rt);
-	memset(rt->codepages, 0, sizeof(rt->codepages));
+	code_pages_clear(rt);
 	for (int i = 0; i < RUNTIME_VIEWS; i++)
 		drop_view(rt, &rt->views[i]);
 }
@@ -532,4 +555,5 @@ void runtime_mmu_flush_pending(struct runtime *rt)
 void runtime_mmu_codemaps_clear(struct runtime *rt)
 {
 	codemap_clear(rt);
+	code_pages_clear(rt);
 }

@@ -33,7 +33,7 @@ struct runtime_view {
 /* A linear page of the current address space that holds translated code. */
 struct runtime_codepage {
 	uint32_t lin_pfn, gpfn;
-	bool used;
+	struct runtime_codepage *next;
 };
 
 /* A user-view mapping of a guest page: the view's linear page. */
@@ -66,7 +66,7 @@ struct runtime {
 	uint32_t cur_root;
 	bool flush_pending;	/* a paging mode change: flush at the dispatcher */
 	uint64_t view_clock, view_evictions, user_fills, low_user_accesses;
-	struct runtime_codepage codepages[4096];
+	struct runtime_codepage *codepages[4096];	/* hash buckets */
 	struct runtime_codemap *codemaps[8192];
 	/* Guest page -> user-view mappings (runtime/mmu.c). */
 	uint32_t *urmap_head, urmap_npfn;
@@ -137,7 +137,7 @@ struct runtime_view *runtime_view_current(struct runtime *rt, char *err, size_t 
 void runtime_view_drop_current(struct runtime *rt);
 /* Does the flush a paging mode change asked for (outside callouts). */
 void runtime_mmu_flush_pending(struct runtime *rt);
-/* Forgets which bytes of which pages hold translated code (cache flush). */
+/* Forgets which pages and bytes hold translated code (cache flush). */
 void runtime_mmu_codemaps_clear(struct runtime *rt);
 /* A unit found by lookup still maps the code it was made from (else it is
  * invalidated and false returned); a new unit's pages are registered. */
