@@ -343,6 +343,43 @@ uint32_t pg_protect(uint32_t *pd, uint32_t lin, uint32_t set, uint32_t clear);
 /* CR4 |= cr4 (CR4_PSE, CR4_PGE), CR3 = pd, then CR0.PG and CR0.WP on. */
 void pg_enable(uint32_t *pd, uint32_t cr4);
 
+/*
+ * pfcase.c: one access that may fault, as the #PF guests check it (SDM vol.
+ * 3, 4.7, 6.15): a read, a write, an instruction fetch (a jump to the
+ * address, where pfc_page put code that jumps back) or a push, at CPL 0 or
+ * in a process at CPL 3 (needs user_init(); the kernel's code must be
+ * user-accessible). pfc_check prints a line for the #PF (error code, CR2,
+ * and EIP = the faulting instruction, for a fetch its target) and one that
+ * the instruction had no effect: the register it loads, the memory it
+ * writes, ESP of the push, or (fetch) that the code there did not run; a
+ * case that must not fault prints the value read, written or computed.
+ */
+enum pfc_access { PFC_RD, PFC_WR, PFC_EX, PFC_PUSH };
+#define PFC_ACC_OFF	0x10	/* where a test page's reads and writes go */
+#define PFC_CODE_OFF	0x20	/* where pfc_page puts the code a fetch runs */
+#define PFC_NOFAULT	0xFFFFFFFFu	/* error: the access must not fault */
+#define PFC_NOWP	1	/* flags: run with CR0.WP = 0 */
+#define PFC_SDM_ONLY	2	/* flags: only with sdm (the oracle deviates) */
+
+struct pfc_case {
+	const char *what;
+	unsigned cpl;
+	enum pfc_access acc;
+	uint32_t lin;		/* RD/WR: the address; EX: the target; PUSH: ESP before */
+	uint32_t error;		/* PFC_NOFAULT: must not fault */
+	unsigned flags;		/* PFC_*; a test may use bits from 0x100 up */
+};
+
+/* A test page of the pool: words tag + index, the fetch's code at PFC_CODE_OFF. */
+uint32_t *pfc_page(uint32_t tag);
+/*
+ * Runs c and checks it. kview(lin) is where the kernel sees the memory
+ * behind lin whatever the P bits say. Without sdm, PFC_SDM_ONLY cases are
+ * left out and a reserved-bit fault's error code is compared but its P bit
+ * (QEMU 7.2 leaves it out; see pfcase.c).
+ */
+void pfc_check(const struct pfc_case *c, volatile uint32_t *(*kview)(uint32_t lin), int sdm);
+
 /* string.c: what gcc may emit calls to even when freestanding. */
 void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
