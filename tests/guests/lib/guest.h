@@ -404,6 +404,21 @@ uint64_t pae_protect(uint64_t *pdpt, uint32_t lin, uint64_t set, uint64_t clear)
 void pae_enable(uint64_t *pdpt, uint32_t cr4);
 
 /*
+ * pgcheck.c: checks that read the same under 32-bit and PAE paging, given
+ * the mode's map(lin, phys, flags) of a 4 KiB page (PTE_* flags) into the
+ * tables CR3 points at. Each maps pages of its own from the pool.
+ */
+typedef void (*pgcheck_map_fn)(uint32_t lin, uint32_t phys, uint32_t flags);
+/* One page at linear a and b: what is written through one is read through the other. */
+void pgcheck_alias(pgcheck_map_fn map, uint32_t a, uint32_t b);
+/*
+ * CR4.PGE (4.10.4.1): a global and a non-global page both remapped, then
+ * MOV to CR3 (the non-global one must be refetched), INVLPG and clearing
+ * CR4.PGE (the global one too). Leaves CR4.PGE set.
+ */
+void pgcheck_global(pgcheck_map_fn map, uint32_t global, uint32_t local);
+
+/*
  * pfcase.c: one access that may fault, as the #PF guests check it (SDM vol.
  * 3, 4.7, 6.15): a read, a write, an instruction fetch (a jump to the
  * address, where pfc_page put code that jumps back) or a push, at CPL 0 or
