@@ -18,6 +18,11 @@ static int write_cr0(struct vcpu *v, uint32_t val)
 		return EXIT_STOP;
 	}
 	uint32_t old = v->cr0;
+	/* Turning on PAE paging loads the PDPTE registers (SDM vol. 3, 4.4.1). */
+	if ((val & CR0_PG) && !(old & CR0_PG) && (v->cr4 & CR4_PAE) && !monitor_load_pdptes(v, v->cr3)) {
+		monitor_raise(v, VEC_GP, 0);
+		return EXIT_FAULT;
+	}
 	v->cr0 = val | CR0_ET;	/* ET is hardwired to 1 since the Pentium */
 	/* Turning paging on or off, or changing WP, changes every translation
 	 * (SDM vol. 3, 4.10.4.1). */
@@ -54,12 +59,23 @@ int monitor_movcr(struct vcpu *v, const struct translator_callout *co)
 	case 2: v->cr2 = val; break;
 	case 3:
 		/* Page-directory base, PWT, PCD (PAE: the 32-byte aligned PDPT
-		 * base).  The write flushes non-global translations. */
+		 * base, whose entries are loaded into the PDPTE registers, #GP(0)
+		 * with CR3 unchanged if one sets a reserved bit: SDM vol. 3,
+		 * 4.4.1).  The write flushes non-global translations. */
+		if ((v->cr4 & CR4_PAE) && (v->cr0 & CR0_PG) && !monitor_load_pdptes(v, val)) {
+			monitor_raise(v, VEC_GP, 0);
+			return EXIT_FAULT;
+		}
 		v->cr3 = (v->cr4 & CR4_PAE) ? val & 0xffffffe0u : val & 0xfffff018u;
 		monitor_paging_changed(v, true, false);
 		break;
 	case 4:
 		if (val & ~CR4_KNOWN) {
+			monitor_raise(v, VEC_GP, 0);
+			return EXIT_FAULT;
+		}
+		if ((val & CR4_PAE) && !(v->cr4 & CR4_PAE) && (v->cr0 & CR0_PG) &&
+		    !monitor_load_pdptes(v, v->cr3)) {
 			monitor_raise(v, VEC_GP, 0);
 			return EXIT_FAULT;
 		}

@@ -178,6 +178,7 @@ struct vcpu {
 	uint64_t pat;
 	uint64_t mtrr[28];	/* variable 0-15, fixed 16-26, default type 27 */
 	uint64_t efer;		/* only NXE is writable */
+	uint64_t pdpte[4];	/* PAE PDPTE registers (SDM vol. 3, 4.4.1) */
 	/* The next unit runs one instruction and is not kept (nor does it
 	 * protect its code page). */
 	bool transient_next;
@@ -337,9 +338,10 @@ struct monitor_vm {
 	/* Guest page gpfn is written by something that cannot be redirected:
 	 * its translations go and it is no longer protected as code. */
 	void (*code_unprotect)(void *ctx, uint32_t gpfn);
-	/* A user access at lin faulted in the current stub: fill it from the
-	 * guest's page tables (0), or -1 with the guest's #PF error code. */
-	int (*user_fill)(void *ctx, uint32_t lin, bool write, uint32_t *pf_error);
+	/* A user access (SHADOWMM_ACC_WRITE/FETCH) at lin faulted in the
+	 * current stub: fill it from the guest's page tables (0), or -1 with
+	 * the guest's #PF error code. */
+	int (*user_fill)(void *ctx, uint32_t lin, unsigned access, uint32_t *pf_error);
 	void *hook_ctx;
 };
 
@@ -413,6 +415,9 @@ bool monitor_paging_fault(struct vcpu *v, uint32_t lin, bool write);
 /* The walk environment of the current paging state. */
 #include "shadowmm/shadowmm.h"
 struct shadowmm_env monitor_paging_env(const struct vcpu *v);
+/* Loads the PAE PDPTE registers from the table at cr3; false (nothing
+ * loaded) if a present one sets a reserved bit: #GP(0) for the caller. */
+bool monitor_load_pdptes(struct vcpu *v, uint32_t cr3);
 /* CR0/CR3/CR4 changes and INVLPG, with TLB semantics. */
 void monitor_paging_changed(struct vcpu *v, bool cr3_write, bool full);
 void monitor_invlpg(struct vcpu *v, uint32_t lin);

@@ -33,7 +33,23 @@ struct shadowmm_env monitor_paging_env(const struct vcpu *v)
 	return (struct shadowmm_env){
 		.ctx = &v->vm->mem, .read_phys = read_phys, .write_phys = write_phys,
 		.cr0 = v->cr0, .cr3 = v->cr3, .cr4 = v->cr4, .efer = v->efer,
+		.pdpte = ((v->cr4 & CR4_PAE) && (v->cr0 & CR0_PG)) ? v->pdpte : NULL,
 	};
+}
+
+/* PDPTE reserved bits with a 36-bit MAXPHYADDR (SDM vol. 3, Table 4-8). */
+#define PDPTE_RSVD 0xfffffff0000001e6ull
+
+bool monitor_load_pdptes(struct vcpu *v, uint32_t cr3)
+{
+	uint64_t e[4];
+	if (monitor_phys_read(&v->vm->mem, cr3 & ~0x1fu, e, sizeof(e)) < 0)
+		memset(e, 0, sizeof(e));	/* not RAM: reads as not present */
+	for (int i = 0; i < 4; i++)
+		if ((e[i] & 1) && (e[i] & PDPTE_RSVD))
+			return false;
+	memcpy(v->pdpte, e, sizeof(e));
+	return true;
 }
 
 int monitor_translate(struct vcpu *v, uint32_t lin, unsigned access, bool set_ad, uint64_t *gpa,

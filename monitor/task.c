@@ -143,7 +143,15 @@ int monitor_task_switch(struct vcpu *v, uint16_t sel, enum task_source src,
 	v->tr = (struct vcpu_segment){ .sel = sel, .base = n.base, .limit = n.limit,
 				       .attr = (uint16_t)((trd >> 40) & 0xf0ff) };
 	v->cr0 |= CR0_TS;
-	v->cr3 = nstate[TSS_CR3 / 4] & 0xfffff018u;	/* XXX: paging arrives with the shadow MMU */
+	if (v->cr0 & CR0_PG) {
+		/* The new task's address space, as MOV to CR3 would load it.
+		 * XXX: a PAE PDPTE with reserved bits is not refused here. */
+		uint32_t ncr3 = nstate[TSS_CR3 / 4];
+		if (v->cr4 & CR4_PAE)
+			monitor_load_pdptes(v, ncr3);
+		v->cr3 = (v->cr4 & CR4_PAE) ? ncr3 & 0xffffffe0u : ncr3 & 0xfffff018u;
+		monitor_paging_changed(v, true, false);
+	}
 	v->eip = nstate[TSS_EIP / 4];
 	vcpu_set_eflags(v, (nfl & ~EFL_VM) | EFL_FIX1);
 	if (nfl & EFL_VM) {

@@ -301,9 +301,12 @@ void monitor_user_exit(struct vcpu *v, const struct monitor_user *u,
 		 * to a page with translated code) is filled and retried; a true
 		 * one is the guest's #PF (SDM vol. 3, 4.7). */
 		uint32_t pf = 0;
-		bool write = e->err & 2;
+		/* The host's error code says what the access was: W (bit 1) and
+		 * I/D (bit 4: an instruction fetch, the host runs with NX). */
+		unsigned acc = ((e->err & 2) ? SHADOWMM_ACC_WRITE : 0) |
+			       ((e->err & 16) ? SHADOWMM_ACC_FETCH : 0);
 		int r = e->addr < (1ull << 32)
-				? v->vm->user_fill(v->vm->hook_ctx, (uint32_t)e->addr, write, &pf) : -2;
+				? v->vm->user_fill(v->vm->hook_ctx, (uint32_t)e->addr, acc, &pf) : -2;
 		if (r == 0)
 			return;
 		if (r == -2 || !(v->cr0 & CR0_PG)) {

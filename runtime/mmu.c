@@ -308,8 +308,9 @@ static void on_tlb_changed(void *ctx, bool full)
 
 /* Fills the current stub's page for a user access that faulted there;
  * returns 0, or -1 with the guest #PF error code. */
-static int on_user_fill(void *ctx, uint32_t lin, bool write, uint32_t *pf_error)
+static int on_user_fill(void *ctx, uint32_t lin, unsigned access, uint32_t *pf_error)
 {
+	bool write = access & SHADOWMM_ACC_WRITE;
 	struct runtime *rt = ctx;
 	struct vcpu *v = rt->v;
 	struct runtime_view *w = view_of(rt, rt->cur_root);
@@ -331,11 +332,13 @@ static int on_user_fill(void *ctx, uint32_t lin, bool write, uint32_t *pf_error)
 	}
 	struct shadowmm_env env = monitor_paging_env(v);
 	struct shadowmm_walk wk;
-	if (shadowmm_walk(&env, lin, SHADOWMM_ACC_USER | (write ? SHADOWMM_ACC_WRITE : 0), true,
-			  &wk) < 0) {
+	if (shadowmm_walk(&env, lin, SHADOWMM_ACC_USER | access, true, &wk) < 0) {
 		*pf_error = wk.pf_error;
 		return -1;
 	}
+	/* The tables this mapping comes from are traced like the kernel
+	 * view's, so a change to them reaches this view at once. */
+	shadowmm_track(v->vm->sm, &env, lin, &wk);
 	uint32_t gpfn = (uint32_t)(wk.page_gpa >> 12);
 	if (lin < v->vm->mem.min_addr && (uint64_t)gpfn * PAGE < v->vm->mem.size) {
 		/* The host will not map it here: the access is run by the monitor,

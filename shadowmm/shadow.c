@@ -622,3 +622,13 @@ void shadowmm_phys_written(struct shadowmm *sm, uint64_t gpa, const void *old, s
 		n -= chunk;
 	}
 }
+
+void shadowmm_track(struct shadowmm *sm, const struct shadowmm_env *env, uint32_t lin,
+		    const struct shadowmm_walk *w)
+{
+	if (!(env->cr0 & SHADOWMM_CR0_PG))
+		return;
+	sm->env = *env;
+	sm->root = root_of(env);
+	track_walk(sm, lin, w);
+}

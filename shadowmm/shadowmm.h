@@ -24,6 +24,9 @@ struct shadowmm_env {
 	int (*write_phys)(void *ctx, uint64_t gpa, const void *buf, size_t n);
 	uint32_t cr0, cr3, cr4;
 	uint64_t efer;
+	/* PAE: the four PDPTE registers, loaded at MOV to CR3/CR0/CR4 (SDM
+	 * vol. 3, 4.4.1); NULL reads them from memory at each walk. */
+	const uint64_t *pdpte;
 };
 
 /* The access being translated. */
@@ -163,6 +166,10 @@ void shadowmm_code_page(struct shadowmm *sm, uint32_t gpfn, bool has_code);
  * page-table entries it changed and invalidates translations. */
 void shadowmm_phys_written(struct shadowmm *sm, uint64_t gpa, const void *old, size_t n);
 bool shadowmm_is_table(const struct shadowmm *sm, uint32_t gpfn);
+/* Traces the table pages a successful walk went through (user views are
+ * filled from walks too). */
+void shadowmm_track(struct shadowmm *sm, const struct shadowmm_env *env, uint32_t lin,
+		    const struct shadowmm_walk *w);
 bool shadowmm_has_code(const struct shadowmm *sm, uint32_t gpfn);
 /* A page-table page is memory again (written by something that cannot be
  * redirected, e.g. a string store clearing a freed table): stop tracing it

@@ -182,10 +182,11 @@ static bool allowed(const struct shadowmm_env *env, const struct shadowmm_walk *
  * also writes A into the PAE PDPTE; bt does not, since that bit is reserved
  * there (SDM table 4-8).
  *
- * XXX: the PAE PDPTEs are read from memory on every walk, as QEMU does, not
- * loaded into PDPTE registers at MOV to CR3/CR0/CR4 (SDM 4.4.1).  So a
- * PDPTE with a reserved bit gives #PF (P = 1, RSVD = 1) on use instead of
- * #GP(0) at the load, and a changed PDPTE takes effect without a CR3 load.
+ * The PAE PDPTEs come from env->pdpte when the caller keeps PDPTE registers
+ * (the monitor loads them at MOV to CR3/CR0/CR4 and checks their reserved
+ * bits there, #GP(0), SDM 4.4.1); without, they are read from memory on
+ * every walk (as QEMU does), and a reserved bit gives #PF (P = 1, RSVD = 1)
+ * on use.
  */
 int shadowmm_walk(const struct shadowmm_env *env, uint32_t lin, unsigned access, bool set_ad,
 		  struct shadowmm_walk *w)
@@ -214,7 +215,10 @@ int shadowmm_walk(const struct shadowmm_env *env, uint32_t lin, unsigned access,
 		bool maps;
 
 		w->entry_gpa[i] = table + index * m.entry_size;
-		w->entry[i] = e = read_entry(env, w->entry_gpa[i], m.entry_size);
+		if (i == 0 && m.entry_size == 8 && env->pdpte)
+			w->entry[i] = e = env->pdpte[index];	/* the PDPTE registers */
+		else
+			w->entry[i] = e = read_entry(env, w->entry_gpa[i], m.entry_size);
 		w->levels = i + 1;
 		if (!(e & PTE_P))
 			return fault(&m, access, 0, w);

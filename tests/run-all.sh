@@ -184,15 +184,19 @@ if [ $have_bt -eq 1 ]; then
 	fi
 fi
 
-# --- #PF error codes QEMU gets wrong (P with RSVD, PSE-36 bits): bt against the SDM ---
+# --- paging QEMU gets wrong (pferr: P with RSVD, PSE-36 bits; pae: the same P, PDPTE
+# registers and reserved bits): bt against the SDM, with the guests' sdm=1 ---
 if [ $have_bt -eq 1 ]; then
-	tests/run-guest.sh --bt "$G/pferr.elf" sdm=1 >"$tmp/pferr.sdm" 2>&1
-	if grep -q "^pferr: [0-9]* passed, 0 failed" "$tmp/pferr.sdm"; then
-		ok "bt:pferr-sdm"
-	else
-		grep FAIL "$tmp/pferr.sdm" >"$tmp/pferr.fail"
-		bad "bt:pferr-sdm" "SDM-only #PF checks failed" "$tmp/pferr.fail"
-	fi
+	for name in pferr pae; do
+		tests/run-guest.sh --bt "$G/$name.elf" sdm=1 >"$tmp/$name.sdm" 2>&1
+		if grep -q "^$name: [0-9]* passed, 0 failed" "$tmp/$name.sdm"; then
+			ok "bt:$name-sdm"
+		else
+			grep FAIL "$tmp/$name.sdm" >"$tmp/$name.fail"
+			tail -n 2 "$tmp/$name.sdm" >>"$tmp/$name.fail"
+			bad "bt:$name-sdm" "SDM-only paging checks failed" "$tmp/$name.fail"
+		fi
+	done
 fi
 
 # --- security: ring-3 programs that try to leave bt's jail (tests/guests/escape.c) ---

@@ -7,6 +7,11 @@
 # The WORDs form the kernel command line (e.g. iters=1000). Environment: BUILD
 # (build), BT ($BUILD/bt), QEMU (qemu-system-i386), TIMEOUT (seconds, 60).
 # Status 124 means the guest timed out; 2 a usage error.
+#
+# A guest NAME.elf may have tests/guests/NAME.qemu: more QEMU options for it
+# alone, split on white space, lines starting with # left out; e.g. a CPU model
+# with the features the guest checks (-cpu qemu32,+nx: the default qemu32 has
+# no NX). bt does not read it: its virtual CPU is the same for every guest.
 set -u
 
 BUILD=${BUILD:-build}
@@ -31,9 +36,15 @@ shift
 append="$*"
 [ -f "$kernel" ] || { echo "run-guest: $kernel: no such file" >&2; exit 2; }
 
+qemu_opts=()
+opts_file=$(dirname "$0")/guests/$(basename "$kernel" .elf).qemu
+if [ -f "$opts_file" ]; then
+	read -r -a qemu_opts <<<"$(grep -v '^[[:space:]]*#' "$opts_file" | tr '\n' ' ')"
+fi
+
 case $runner in
 qemu)
-	timeout "$TIMEOUT" "$QEMU" -accel tcg -kernel "$kernel" -append "$append" \
+	timeout "$TIMEOUT" "$QEMU" -accel tcg "${qemu_opts[@]}" -kernel "$kernel" -append "$append" \
 		-display none -serial stdio -monitor none -nodefaults \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot </dev/null
 	;;

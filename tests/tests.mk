@@ -18,7 +18,8 @@ NATIVE_CFLAGS := -m32 -O2 -g -std=gnu11 -Wall -Wextra -Werror -fno-pie -no-pie -
 ARITH_BLOCKS ?= 2048
 
 GUESTS := hello arith clisti faults triple reset vectors pit intshadow segments tss irqcost seglimits sdmonly \
-          userirq vectors-ring3 user userbench escape pagebench lowpage paging pferr accdirty procs smc
+          userirq vectors-ring3 user userbench escape pagebench lowpage paging pferr accdirty procs smc \
+          pae
 
 GUEST_DIR      := $(BUILD)/tests/guests
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c tests/guests/lib/*.S)

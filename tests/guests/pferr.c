@@ -34,11 +34,6 @@
  */
 #include "lib/guest.h"
 
-#define MARK		0x5a5a5a5au
-#define CODE_OFF	0x20	/* where each test page holds code_blob */
-#define CODE_EAX	0x00000badu	/* what code_blob loads into EAX */
-#define ACC_OFF		0x10	/* where reads and writes go */
-
 /* Test pages (4 KiB, in one page table whose PDE allows everything). */
 #define T_NP		0x70000000u	/* PTE P=0 (frame kept) */
 #define T_SUP		0x70001000u	/* supervisor, R/W */
@@ -61,50 +56,15 @@
 #define PDE_RSVD21	(1u << 21)
 #define PDE_RSVD13	(1u << 13)
 
-/*
- * The probes: EBX = address, EAX = value to write. pr_rd loads EAX from
- * (EBX) with EAX = MARK before; pr_ex jumps to EBX (code_blob there jumps
- * back to ECX = pr_ex_res); pr_push pushes EAX with ESP = EBX. A handler
- * resumes a fault at NAME_res.
- */
-__asm__(".text\n"
-	".globl pr_rd, pr_rd_at, pr_rd_res\n"
-	"pr_rd:\n  movl $0x5a5a5a5a, %eax\npr_rd_at: movl (%ebx), %eax\npr_rd_res: ret\n"
-	".globl pr_wr, pr_wr_at, pr_wr_res\n"
-	"pr_wr:\npr_wr_at: movl %eax, (%ebx)\npr_wr_res: ret\n"
-	".globl pr_ex, pr_ex_at, pr_ex_res\n"
-	"pr_ex:\n  movl $0x5a5a5a5a, %eax; movl $pr_ex_res, %ecx\npr_ex_at: jmp *%ebx\npr_ex_res: ret\n"
-	".globl pr_push, pr_push_at, pr_push_res\n"
-	"pr_push:\n  movl %esp, %esi; movl %ebx, %esp\npr_push_at: pushl %eax\n"
-	"pr_push_res: movl %esi, %esp\n  ret\n");
-extern char pr_rd[], pr_rd_at[], pr_rd_res[], pr_wr[], pr_wr_at[], pr_wr_res[], pr_ex[], pr_ex_at[],
-	pr_ex_res[], pr_push[], pr_push_at[], pr_push_res[];
+#define NOWP		PFC_NOWP
+#define SDM_ONLY	PFC_SDM_ONLY
+#define NOFAULT		PFC_NOFAULT
 
-/* movl $CODE_EAX, %eax; jmp *%ecx */
-static const uint8_t code_blob[] = { 0xb8, 0xad, 0x0b, 0x00, 0x00, 0xff, 0xe1 };
-
-enum access { RD, WR, EX, PUSH };
-static char *const probe_fn[] = { pr_rd, pr_wr, pr_ex, pr_push };
-static char *const probe_at[] = { pr_rd_at, pr_wr_at, NULL, pr_push_at };
-static char *const probe_res[] = { pr_rd_res, pr_wr_res, pr_ex_res, pr_push_res };
-
-#define NOWP		1	/* run with CR0.WP = 0 */
-#define SDM_ONLY	2	/* only with sdm=1 (QEMU deviates; see XXX) */
-#define NOFAULT		0xFFFFFFFFu
-
-struct pcase {
-	const char *what;
-	unsigned cpl;
-	enum access acc;
-	uint32_t lin;		/* RD/WR: the address; EX: the target; PUSH: ESP before */
-	uint32_t error;		/* NOFAULT: must not fault */
-	unsigned flags;
-};
-
-#define R(lin) RD, (lin) + ACC_OFF
-#define W(lin) WR, (lin) + ACC_OFF
-#define X(lin) EX, (lin) + CODE_OFF
-static const struct pcase cases[] = {
+#define R(lin) PFC_RD, (lin) + PFC_ACC_OFF
+#define W(lin) PFC_WR, (lin) + PFC_ACC_OFF
+#define X(lin) PFC_EX, (lin) + PFC_CODE_OFF
+#define PUSH PFC_PUSH
+static const struct pfc_case cases[] = {
 	/* Not present. */
 	{ "CPL 0 read, PTE P=0", 0, R(T_NP), 0, 0 },
 	{ "CPL 0 write, PTE P=0", 0, W(T_NP), PF_W, 0 },
@@ -157,15 +117,6 @@ static uint32_t *pd;
 static uint32_t free_ram;
 static uint32_t sdm;	/* sdm=1: the checks QEMU fails too */
 
-/* A test page of the pool: words tag + index, code_blob at CODE_OFF. */
-static uint32_t *test_page(uint32_t tag)
-{
-	uint32_t *p = pg_alloc_tagged(tag);
-
-	memcpy((uint8_t *)p + CODE_OFF, code_blob, sizeof(code_blob));
-	return p;
-}
-
 /*
  * The kernel's view of the memory behind lin, following the directory
  * whatever the P bits say: pool pages at their identity address, the 4 MiB
@@ -189,134 +140,23 @@ static void setup(void)
 {
 	pd = pg_dir_kernel(PTE_P | PTE_W | PTE_U);
 	free_ram = pg_ident_end;
-	pg_map(pd, T_NP, (uint32_t)test_page(0x70000000), PTE_W | PTE_U);
-	pg_map(pd, T_SUP, (uint32_t)test_page(0x70100000), PTE_P | PTE_W);
-	pg_map(pd, T_URO, (uint32_t)test_page(0x70200000), PTE_P | PTE_U);
-	pg_map(pd, T_SRO, (uint32_t)test_page(0x70300000), PTE_P);
-	pg_map(pd, T_URW, (uint32_t)test_page(0x70400000), PTE_P | PTE_W | PTE_U);
-	pg_map(pd, T_PDE_SUP, (uint32_t)test_page(0x74000000), PTE_P | PTE_W | PTE_U);
+	pg_map(pd, T_NP, (uint32_t)pfc_page(0x70000000), PTE_W | PTE_U);
+	pg_map(pd, T_SUP, (uint32_t)pfc_page(0x70100000), PTE_P | PTE_W);
+	pg_map(pd, T_URO, (uint32_t)pfc_page(0x70200000), PTE_P | PTE_U);
+	pg_map(pd, T_SRO, (uint32_t)pfc_page(0x70300000), PTE_P);
+	pg_map(pd, T_URW, (uint32_t)pfc_page(0x70400000), PTE_P | PTE_W | PTE_U);
+	pg_map(pd, T_PDE_SUP, (uint32_t)pfc_page(0x74000000), PTE_P | PTE_W | PTE_U);
 	pd[T_PDE_SUP >> 22] &= ~PTE_U;
-	pg_map(pd, T_PDE_RO, (uint32_t)test_page(0x78000000), PTE_P | PTE_W | PTE_U);
+	pg_map(pd, T_PDE_RO, (uint32_t)pfc_page(0x78000000), PTE_P | PTE_W | PTE_U);
 	pd[T_PDE_RO >> 22] &= ~PTE_W;
-	pg_map(pd, T_PDE_NP, (uint32_t)test_page(0x7C000000), PTE_P | PTE_W | PTE_U);
+	pg_map(pd, T_PDE_NP, (uint32_t)pfc_page(0x7C000000), PTE_P | PTE_W | PTE_U);
 	pd[T_PDE_NP >> 22] &= ~PTE_P;
 	pg_map_4m(pd, T_RSVD21, free_ram, PTE_P | PTE_W | PTE_U | PDE_RSVD21);
 	pg_map_4m(pd, T_RSVD21_SUP, free_ram, PTE_P | PTE_W | PDE_RSVD21);
 	pg_map_4m(pd, T_RSVD13, free_ram, PTE_P | PTE_W | PTE_U | PDE_RSVD13);
 	/* The free RAM behind them (paging is still off): a test page's words and code. */
-	memcpy((void *)free_ram, test_page(0x71000000), PAGE_SIZE);
+	memcpy((void *)free_ram, pfc_page(0x71000000), PAGE_SIZE);
 	pg_enable(pd, CR4_PSE);
-}
-
-/* ---- running one case ---- */
-
-static const struct pcase *cur;
-static uint32_t got_eax;
-
-static uint32_t probe(const struct pcase *c)
-{
-	uint32_t eax;
-
-	__asm__ volatile("call *%1"
-			 : "=a"(eax)
-			 : "r"(probe_fn[c->acc]), "b"(c->lin), "a"(0xC0DE0000u + c->acc)
-			 : "ecx", "edx", "esi", "memory", "cc");
-	return eax;
-}
-
-static uint32_t ring3_probe(uint32_t arg)
-{
-	return probe((const struct pcase *)arg);
-}
-
-/* A fault at CPL 3: noted like trap_catch does it, resumed at the probe's end. */
-static enum user_action probe_event(struct user_proc *p, struct trap_frame *f)
-{
-	(void)p;
-	trap_cr2 = read_cr2();
-	trap_seen = *f;
-	if (++trap_hits > 2)
-		return USER_KILL;
-	f->eip = (uint32_t)probe_res[cur->acc];
-	return USER_RESUME;
-}
-
-static void run_case(const struct pcase *c)
-{
-	static struct user_proc proc;
-	uint32_t cr0 = read_cr0();
-
-	cur = c;
-	if (c->flags & NOWP)
-		write_cr0(cr0 & ~CR0_WP);
-	if (c->cpl == 0) {
-		trap_catch((uint32_t)probe_res[c->acc]);
-		got_eax = probe(c);
-		trap_uncatch();
-	} else {
-		trap_hits = 0;
-		trap_cr2 = 0;
-		trap_seen.vector = ~0u;
-		user_proc_init(&proc, "probe", ring3_probe, (uint32_t)c);
-		proc.on_event = probe_event;
-		while (user_run(&proc) == USER_READY)
-			;
-		got_eax = proc.status;
-	}
-	write_cr0(cr0);
-}
-
-static void check_case(const struct pcase *c)
-{
-	uint32_t value = 0xC0DE0000u + c->acc, cr2 = c->acc == PUSH ? c->lin - 4 : c->lin;
-	uint32_t eip = c->acc == EX ? c->lin : (uint32_t)probe_at[c->acc];
-	volatile uint32_t *mem = kview(cr2);
-	uint32_t before = *mem;
-	char what[96];
-
-	run_case(c);
-	if (c->error == NOFAULT) {
-		if (trap_hits) {
-			guest_printf("pferr: FAIL %s: vector %u error 0x%x CR2 0x%08x, want no fault\n", c->what,
-				     trap_seen.vector, trap_seen.error, trap_cr2);
-			check_tally(0);
-			return;
-		}
-		guest_snprintf(what, sizeof(what), "%s: no fault, %s", c->what,
-			       c->acc == RD ? "EAX = the word" : c->acc == WR ? "the word written" :
-			       "the code ran");
-		mem = kview(cr2);
-		if (c->acc == RD)
-			check(what, got_eax, *mem);
-		else if (c->acc == WR)
-			check(what, *mem, value);
-		else
-			check(what, got_eax, CODE_EAX);
-		return;
-	}
-	if ((c->error & PF_RSVD) && !sdm) {
-		/* XXX: QEMU 7.2 leaves P out of a reserved-bit fault (see the top). */
-		guest_snprintf(what, sizeof(what), "%s, error code but P", c->what);
-		trap_seen.error &= ~PF_P;
-		check_pf(what, eip, cr2, c->error & ~PF_P);
-	} else {
-		check_pf(c->what, eip, cr2, c->error);
-	}
-	mem = kview(cr2);
-	switch (c->acc) {
-	case RD:
-		check("  EAX unchanged", trap_seen.eax, MARK);
-		break;
-	case WR:
-		check("  memory unchanged (after - before)", *mem - before, 0);
-		break;
-	case EX:
-		check("  the code there did not run: EAX unchanged", trap_seen.eax, MARK);
-		break;
-	case PUSH:
-		check_true("  ESP and memory unchanged", trap_seen.outer_esp == c->lin && *mem == before);
-		break;
-	}
 }
 
 int guest_main(uint32_t magic, struct multiboot_info *mbi)
@@ -333,7 +173,6 @@ int guest_main(uint32_t magic, struct multiboot_info *mbi)
 	user_init();
 	setup();
 	for (unsigned i = 0; i < NCASES; i++)
-		if (!(cases[i].flags & SDM_ONLY) || sdm)
-			check_case(&cases[i]);
+		pfc_check(&cases[i], kview, sdm);
 	return check_done();
 }

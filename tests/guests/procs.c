@@ -39,35 +39,15 @@ static volatile uint32_t *at(uint32_t lin)
 
 /* ======== global ======== */
 
+static void map_kpd(uint32_t lin, uint32_t phys, uint32_t flags)
+{
+	pg_map(kpd, lin, phys, flags);
+}
+
 static void global_tests(void)
 {
-	uint32_t r[4], *g1 = pg_alloc_tagged(0x61000000), *g2 = pg_alloc_tagged(0x62000000);
-	uint32_t *n1 = pg_alloc_tagged(0x63000000), *n2 = pg_alloc_tagged(0x64000000), v;
-
 	guest_printf("procs: -- global --\n");
-	guest_cpuid(1, r);
-	check("CPUID.1:EDX.PGE", r[3] >> 13 & 1, 1);
-	write_cr4(read_cr4() | CR4_PGE);
-	check("CR4.PGE set", read_cr4() & CR4_PGE, CR4_PGE);
-	pg_map(kpd, K_GLOBAL, (uint32_t)g1, PTE_P | PTE_W | PTE_G);
-	pg_map(kpd, K_LOCAL, (uint32_t)n1, PTE_P | PTE_W);
-	check("global page, first read", *at(K_GLOBAL + 4), 0x61000001);
-	check("non-global page, first read", *at(K_LOCAL + 4), 0x63000001);
-
-	/* Both PTEs pointed elsewhere, no INVLPG, then MOV to CR3. */
-	pg_map(kpd, K_GLOBAL, (uint32_t)g2, PTE_P | PTE_W | PTE_G);
-	pg_map(kpd, K_LOCAL, (uint32_t)n2, PTE_P | PTE_W);
-	write_cr3(read_cr3());
-	check("non-global page after the CR3 write: the new page", *at(K_LOCAL + 4), 0x64000001);
-	v = *at(K_GLOBAL + 4);	/* old or new page: both allowed */
-	(void)v;
-	invlpg(K_GLOBAL);
-	check("global page after INVLPG: the new page", *at(K_GLOBAL + 4), 0x62000001);
-
-	pg_map(kpd, K_GLOBAL, (uint32_t)g1, PTE_P | PTE_W | PTE_G);
-	write_cr4(read_cr4() & ~CR4_PGE);
-	check("global page after clearing CR4.PGE: the new page", *at(K_GLOBAL + 4), 0x61000001);
-	write_cr4(read_cr4() | CR4_PGE);
+	pgcheck_global(map_kpd, K_GLOBAL, K_LOCAL);
 }
 
 /* ======== pingpong ======== */

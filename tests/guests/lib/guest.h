@@ -190,6 +190,23 @@ static inline void guest_cpuid(uint32_t leaf, uint32_t r[4])
 			 : "memory");
 }
 
+/* MSRs (CPL 0; SDM vol. 4, table 2-2): a missing one is #GP(0). */
+#define MSR_EFER	0xC0000080u
+#define EFER_NXE	(1ull << 11)	/* XD bits in PAE entries (vol. 3, 4.1.1, 4.6) */
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
 /* EFLAGS bits the processes below set (SDM vol. 1, 3.4.3). */
 #define EFLAGS_BIT1	0x00000002	/* reserved, always 1 */
 #define EFLAGS_TF	0x00000100
@@ -322,6 +339,10 @@ int user_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define CPUID_PSE36	(1u << 17)
 
 extern uint32_t pg_ident_end;
+/* Sets pg_ident_end (what pg_dir_kernel maps) and returns it. */
+uint32_t pg_ident_init(void);
+/* Whether phys is in the pool (supervisor-only in the kernel's identity maps). */
+int pg_in_pool(uint32_t phys);
 /* A zeroed page of the pool; ends the test if the pool is exhausted. */
 void *pg_alloc(void);
 /* A page of the pool whose words are tag + their index: contents a test can recognise. */
@@ -342,6 +363,97 @@ void pg_unmap(uint32_t *pd, uint32_t lin);
 uint32_t pg_protect(uint32_t *pd, uint32_t lin, uint32_t set, uint32_t clear);
 /* CR4 |= cr4 (CR4_PSE, CR4_PGE), CR3 = pd, then CR0.PG and CR0.WP on. */
 void pg_enable(uint32_t *pd, uint32_t cr4);
+
+/*
+ * pae.c: PAE paging (SDM vol. 3, 4.4): CR3 holds a 32-byte aligned
+ * page-directory-pointer table (PDPT) of four PDPTEs, one page directory per
+ * GiB of linear addresses; directories and page tables have 512 64-bit
+ * entries. Built from paging.c's pool as the 32-bit structures are: the
+ * kernel runs on an identity map of [0, pg_ident_end) in 4 KiB pages, pool
+ * pages supervisor-only. A PDPT is made with its four page directories, so
+ * its PDPTEs change only where a test changes them: the processor loads them
+ * into its PDPTE registers at MOV to CR3 and when paging is enabled, not at
+ * each walk (4.4.1). Pointers are physical addresses; guest RAM is below
+ * 4 GiB, so no entry here points above it. Flushing is the caller's.
+ */
+#define PAGE_2M		0x200000u
+#define PAE_XD		(1ull << 63)	/* execute-disable with EFER.NXE, else reserved */
+#define PAE_FRAME	0x000FFFFFFFFFF000ull	/* address bits 51:12 (MAXPHYADDR <= 52) */
+#define PAE_FRAME_2M	0x000FFFFFFFE00000ull
+#define PAE_ENTRIES	512u
+#define CR4_PAE		0x00000020u
+#define CPUID_PAE	(1u << 6)
+#define CPUID_NX	(1u << 20)	/* CPUID.80000001H:EDX */
+
+/* A PDPT and its four page directories, with the kernel's identity map as 4 KiB pages with flags. */
+uint64_t *pae_pdpt_kernel(uint64_t flags);
+/* A new PDPT and directories that share src's kernel page tables: another address space. */
+uint64_t *pae_pdpt_clone_kernel(const uint64_t *src);
+/* The PDE of lin. */
+uint64_t *pae_pde(const uint64_t *pdpt, uint32_t lin);
+/* The PTE of lin, allocating its page table (PDE P, R/W and U/S set: the PTE decides). */
+uint64_t *pae_pte(uint64_t *pdpt, uint32_t lin);
+/* Maps the 4 KiB page at lin to phys with flags; pae_map_range maps len bytes (whole pages). */
+void pae_map(uint64_t *pdpt, uint32_t lin, uint64_t phys, uint64_t flags);
+void pae_map_range(uint64_t *pdpt, uint32_t lin, uint64_t phys, uint32_t len, uint64_t flags);
+/* A 2 MiB page (PDE with PS: with PAE whatever CR4.PSE says, 4.4.2). */
+void pae_map_2m(uint64_t *pdpt, uint32_t lin, uint64_t phys, uint64_t flags);
+/* Sets and clears bits of lin's PTE; returns the old PTE. */
+uint64_t pae_protect(uint64_t *pdpt, uint32_t lin, uint64_t set, uint64_t clear);
+/* CR4 |= CR4_PAE | cr4, CR3 = pdpt, then CR0.PG and CR0.WP on. */
+void pae_enable(uint64_t *pdpt, uint32_t cr4);
+
+/*
+ * pgcheck.c: checks that read the same under 32-bit and PAE paging, given
+ * the mode's map(lin, phys, flags) of a 4 KiB page (PTE_* flags) into the
+ * tables CR3 points at. Each maps pages of its own from the pool.
+ */
+typedef void (*pgcheck_map_fn)(uint32_t lin, uint32_t phys, uint32_t flags);
+/* One page at linear a and b: what is written through one is read through the other. */
+void pgcheck_alias(pgcheck_map_fn map, uint32_t a, uint32_t b);
+/*
+ * CR4.PGE (4.10.4.1): a global and a non-global page both remapped, then
+ * MOV to CR3 (the non-global one must be refetched), INVLPG and clearing
+ * CR4.PGE (the global one too). Leaves CR4.PGE set.
+ */
+void pgcheck_global(pgcheck_map_fn map, uint32_t global, uint32_t local);
+
+/*
+ * pfcase.c: one access that may fault, as the #PF guests check it (SDM vol.
+ * 3, 4.7, 6.15): a read, a write, an instruction fetch (a jump to the
+ * address, where pfc_page put code that jumps back) or a push, at CPL 0 or
+ * in a process at CPL 3 (needs user_init(); the kernel's code must be
+ * user-accessible). pfc_check prints a line for the #PF (error code, CR2,
+ * and EIP = the faulting instruction, for a fetch its target) and one that
+ * the instruction had no effect: the register it loads, the memory it
+ * writes, ESP of the push, or (fetch) that the code there did not run; a
+ * case that must not fault prints the value read, written or computed.
+ */
+enum pfc_access { PFC_RD, PFC_WR, PFC_EX, PFC_PUSH };
+#define PFC_ACC_OFF	0x10	/* where a test page's reads and writes go */
+#define PFC_CODE_OFF	0x20	/* where pfc_page puts the code a fetch runs */
+#define PFC_NOFAULT	0xFFFFFFFFu	/* error: the access must not fault */
+#define PFC_NOWP	1	/* flags: run with CR0.WP = 0 */
+#define PFC_SDM_ONLY	2	/* flags: only with sdm (the oracle deviates) */
+
+struct pfc_case {
+	const char *what;
+	unsigned cpl;
+	enum pfc_access acc;
+	uint32_t lin;		/* RD/WR: the address; EX: the target; PUSH: ESP before */
+	uint32_t error;		/* PFC_NOFAULT: must not fault */
+	unsigned flags;		/* PFC_*; a test may use bits from 0x100 up */
+};
+
+/* A test page of the pool: words tag + index, the fetch's code at PFC_CODE_OFF. */
+uint32_t *pfc_page(uint32_t tag);
+/*
+ * Runs c and checks it. kview(lin) is where the kernel sees the memory
+ * behind lin whatever the P bits say. Without sdm, PFC_SDM_ONLY cases are
+ * left out and a reserved-bit fault's error code is compared but its P bit
+ * (QEMU 7.2 leaves it out; see pfcase.c).
+ */
+void pfc_check(const struct pfc_case *c, volatile uint32_t *(*kview)(uint32_t lin), int sdm);
 
 /* string.c: what gcc may emit calls to even when freestanding. */
 void *memcpy(void *dst, const void *src, size_t n);

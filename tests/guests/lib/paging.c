@@ -72,11 +72,22 @@ uint32_t pg_protect(uint32_t *pd, uint32_t lin, uint32_t set, uint32_t clear)
 	return old;
 }
 
+uint32_t pg_ident_init(void)
+{
+	pg_ident_end = ((uint32_t)_end + LOADER_SLACK + PAGE_4M - 1) & ~(PAGE_4M - 1);
+	return pg_ident_end;
+}
+
+int pg_in_pool(uint32_t phys)
+{
+	return phys >= (uint32_t)pool && phys < (uint32_t)pool + sizeof(pool);
+}
+
 uint32_t *pg_dir_kernel(uint32_t flags)
 {
 	uint32_t *pd = pg_alloc();
 
-	pg_ident_end = ((uint32_t)_end + LOADER_SLACK + PAGE_4M - 1) & ~(PAGE_4M - 1);
+	pg_ident_init();
 	/* Page tables for the whole range first, so the pool's pages they use are known. */
 	for (uint32_t lin = 0; lin < pg_ident_end; lin += PAGE_4M)
 		pg_pte(pd, lin);
