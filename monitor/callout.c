@@ -77,23 +77,7 @@ static int dispatch(struct vcpu *v, const struct translator_callout *co)
 		v->eip = co->eip;
 		monitor_raise(v, VEC_UD, -1);
 		return EXIT_FAULT;
-	case CO_FPU: {
-		/* #NM comes first (SDM vol. 3, 2.5, Table 2-2): EM or TS for x87
-		 * instructions, TS with MP for WAIT/FWAIT (which EM ignores). */
-		bool wait = co->in.zi.mnemonic == ZYDIS_MNEMONIC_FWAIT;
-		v->eip = co->eip;
-		if (wait ? (v->cr0 & (CR0_TS | CR0_MP)) == (CR0_TS | CR0_MP)
-			 : (v->cr0 & (CR0_EM | CR0_TS)) != 0) {
-			monitor_raise(v, VEC_NM, -1);
-			return EXIT_FAULT;
-		}
-		if (wait)
-			return 0;	/* no x87 state, so no pending x87 exception */
-		monitor_stop(v, 2, "guest executed an x87/MMX/SSE instruction (%s) at eip 0x%08x; "
-			     "FPU state is not virtualized yet",
-			     ZydisMnemonicGetString(co->in.zi.mnemonic), co->eip);
-		return EXIT_STOP;
-	}
+	case CO_FPU: return monitor_fpu(v, co);
 	default:
 		v->eip = co->eip;
 		monitor_stop(v, 2, "guest executed %s at eip 0x%08x, which bt does not "

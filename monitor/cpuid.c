@@ -12,12 +12,18 @@
  *     (CMPXCHG8B), PGE (global pages), MTRR (read and kept, no effect on
  *     caching), CMOV, PAT.
  *   leaf 0x80000001 EDX: NX (EFER.NXE), RDTSCP (with IA32_TSC_AUX).
- * Held back until they are virtualized: FPU/MMX/FXSR/SSE* (the FPU state
- * follows the guest lazily, later), SEP
+ *   leaf 1 EDX: FPU, MMX, FXSR, SSE, SSE2 (monitor/fpu.c for ring 0; the
+ *     stub's own FPU for ring 3, loaded when the state changed).
+ * Held back until they are virtualized: SSE3 and later, XSAVE/AVX, SEP
  * (SYSENTER, with ring 3), APIC, VME, DE (I/O breakpoints), MCE/MCA, CLFSH.
  * Leaf 1 ECX is 0: no SSE3+, no hypervisor bit (bt is not a paravirtual host).
  */
+#define CPUID_EDX_FPU  (1u << 0)
 #define CPUID_EDX_TSC  (1u << 4)
+#define CPUID_EDX_MMX  (1u << 23)
+#define CPUID_EDX_FXSR (1u << 24)
+#define CPUID_EDX_SSE  (1u << 25)
+#define CPUID_EDX_SSE2 (1u << 26)
 #define CPUID_EDX_CX8  (1u << 8)
 #define CPUID_EDX_CMOV (1u << 15)
 #define CPUID_EDX_MSR  (1u << 5)
@@ -44,7 +50,8 @@ void monitor_cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	case 1:
 		r[0] = 0x000006f1;	/* family 6, model 15, stepping 1 */
 		r[3] = CPUID_EDX_PSE | CPUID_EDX_TSC | CPUID_EDX_MSR | CPUID_EDX_PAE | CPUID_EDX_CX8 |
-		       CPUID_EDX_PGE | CPUID_EDX_MTRR | CPUID_EDX_CMOV | CPUID_EDX_PAT;
+		       CPUID_EDX_PGE | CPUID_EDX_MTRR | CPUID_EDX_CMOV | CPUID_EDX_PAT |
+		       CPUID_EDX_FPU | CPUID_EDX_MMX | CPUID_EDX_FXSR | CPUID_EDX_SSE | CPUID_EDX_SSE2;
 		break;
 	case 0x80000000:
 		r[0] = 0x80000004;

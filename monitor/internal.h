@@ -36,6 +36,8 @@ int monitor_cpuid(struct vcpu *v, const struct translator_callout *co);
 int monitor_movcr(struct vcpu *v, const struct translator_callout *co);
 int monitor_movdr(struct vcpu *v, const struct translator_callout *co);
 int monitor_cache(struct vcpu *v, const struct translator_callout *co);
+/* An x87/MMX/SSE instruction of translated code (monitor/fpu.c). */
+int monitor_fpu(struct vcpu *v, const struct translator_callout *co);
 int monitor_dtr(struct vcpu *v, const struct translator_callout *co);
 int monitor_segload(struct vcpu *v, const struct translator_callout *co);
 int monitor_segread(struct vcpu *v, const struct translator_callout *co);

@@ -90,6 +90,8 @@ enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NSEG };
 #define CR4_PSE 0x00000010u
 #define CR4_PAE 0x00000020u
 #define CR4_PGE 0x00000080u
+#define CR4_OSFXSR 0x00000200u
+#define CR4_OSXMMEXCPT 0x00000400u
 #define EFER_NXE 0x00000800u
 
 /* Why translated code returned to the dispatcher. */
@@ -179,6 +181,12 @@ struct vcpu {
 	uint64_t mtrr[28];	/* variable 0-15, fixed 16-26, default type 27 */
 	uint64_t efer;		/* only NXE is writable */
 	uint64_t pdpte[4];	/* PAE PDPTE registers (SDM vol. 3, 4.4.1) */
+	/* The x87/MMX/SSE state as FXSAVE stores it in 32-bit mode (SDM
+	 * vol. 1, 10.5.1), and a generation bumped at every change, so a stub
+	 * loads it only when it differs from what the stub holds.
+	 * fpu_gen 0: not yet set to the RESET state (monitor/fpu.c). */
+	_Alignas(64) uint8_t fpu[512];
+	uint64_t fpu_gen;
 	/* The next unit runs one instruction and is not kept (nor does it
 	 * protect its code page). */
 	bool transient_next;
@@ -310,6 +318,7 @@ struct monitor_vm {
 	struct devices_pic *pic;	/* where INTR comes from; NULL: no interrupts */
 	struct vcpu cpu;
 	uint64_t callouts[32];	/* by translator_callout_kind */
+	uint64_t fpu_runs;	/* guest FPU instructions run natively by monitor/fpu.c */
 	uint64_t irqs_delivered;
 	uint64_t halts, halt_ns;
 
@@ -394,6 +403,16 @@ bool monitor_debug_before(struct vcpu *v);
  * in eflags_before) and data-breakpoint traps the instruction caused. */
 void monitor_debug_after(struct vcpu *v, uint32_t eflags_before);
 
+/* ---- the guest's FPU state (monitor/fpu.c) ---- */
+
+/* Sets vcpu.fpu to the RESET state. */
+void monitor_fpu_reset(struct vcpu *v);
+/* Materializes the RESET state if nothing has yet (fpu_gen == 0). */
+void monitor_fpu_ensure(struct vcpu *v);
+/* vcpu.fpu was replaced (from a stub): clears reserved MXCSR bits and
+ * bumps fpu_gen. */
+void monitor_fpu_changed(struct vcpu *v);
+
 /* ---- guest linear memory seen from the monitor (monitor/linear.c, paging.c) ---- */
 
 /* Supervisor accesses through the guest's page tables.  Return 0, or
@@ -477,7 +496,7 @@ void monitor_user_exit(struct vcpu *v, const struct monitor_user *u,
 
 enum { VEC_DE = 0, VEC_DB = 1, VEC_NMI = 2, VEC_BP = 3, VEC_OF = 4, VEC_BR = 5, VEC_UD = 6,
        VEC_NM = 7, VEC_DF = 8, VEC_TS = 10, VEC_NP = 11, VEC_SS = 12, VEC_GP = 13,
-       VEC_PF = 14, VEC_MF = 16, VEC_AC = 17 };
+       VEC_PF = 14, VEC_MF = 16, VEC_AC = 17, VEC_XM = 19 };
 
 /* Queues exception `vector` at the current vcpu->eip (error < 0: none). */
 void monitor_raise(struct vcpu *v, int vector, int error);

@@ -253,6 +253,9 @@ void runtime_print_stats(const struct runtime *rt, FILE *f)
 		"ended, %llu kicks\n", (unsigned long long)rt->user_entries,
 		(unsigned long long)rt->stub_starts, (unsigned long long)rt->stub_kills,
 		(unsigned long long)rt->kicks);
+	fprintf(f, "  FPU                            %llu kernel instructions run by the monitor, "
+		"%llu state loads into stubs\n", (unsigned long long)vm->fpu_runs,
+		(unsigned long long)rt->fpu_loads);
 	const struct shadowmm_stats *ss = vm->sm ? shadowmm_stats(vm->sm) : NULL;
 	if (ss) {
 		fprintf(f, "  kernel view                    %llu hidden faults, %llu first writes (D), "

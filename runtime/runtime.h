@@ -28,6 +28,8 @@ struct runtime_view {
 	uint8_t *mapped;	/* bitmap of the 4 KiB pages it has mapped */
 	uint64_t used;		/* for least-recently-used eviction */
 	bool tsd;		/* RDTSC faults in it (guest CR4.TSD) */
+	/* The vcpu.fpu_gen its stub's FPU registers hold (0: none yet). */
+	uint64_t fpu_gen;
 };
 
 /* A linear page of the current address space that holds translated code. */
@@ -72,7 +74,7 @@ struct runtime {
 	uint32_t *urmap_head, urmap_npfn;
 	struct runtime_urnode *urmap;
 	uint32_t urmap_n, urmap_cap;
-	uint64_t user_entries, user_exits[8], stub_starts, stub_kills, kicks;
+	uint64_t user_entries, user_exits[8], stub_starts, stub_kills, kicks, fpu_loads;
 };
 
 /* Sets up the cache, translator and entry points for v.  Returns 0 or -errno. */
@@ -119,10 +121,12 @@ bool runtime_stub_refuse_pending(struct runtime_stub *s);
 /* Writes the LDT slots that differ from what the stub has. */
 int runtime_stub_set_ldt(struct runtime_stub *s, const struct stub_user_desc *d, uint32_t n);
 int runtime_stub_set_tsc(struct runtime_stub *s, bool fault);
-/* RUN, then wait (0, -ETIMEDOUT at `until`, -ESRCH if it died), kick,
- * and read the result. */
+/* RUN (loading fpu, an FXSAVE image, first unless it is NULL), then wait
+ * (0, -ETIMEDOUT at `until`, -ESRCH if it died), kick, and read the
+ * result; runtime_stub_fpu copies out the FPU state it stopped with. */
 void runtime_stub_start(struct runtime_stub *s, const uint32_t regs[8], uint32_t eip,
-			uint32_t eflags, const uint16_t sel[STUB_NSEG]);
+			uint32_t eflags, const uint16_t sel[STUB_NSEG], const uint8_t *fpu);
+void runtime_stub_fpu(struct runtime_stub *s, uint8_t fpu[512]);
 int runtime_stub_wait(struct runtime_stub *s, uint64_t until);
 void runtime_stub_kick(struct runtime_stub *s);
 void runtime_stub_result(struct runtime_stub *s, struct runtime_stub_exit *x);

@@ -419,9 +419,12 @@ int runtime_stub_set_tsc(struct runtime_stub *s, bool fault)
 }
 
 void runtime_stub_start(struct runtime_stub *s, const uint32_t regs[8], uint32_t eip,
-			uint32_t eflags, const uint16_t sel[STUB_NSEG])
+			uint32_t eflags, const uint16_t sel[STUB_NSEG], const uint8_t *fpu)
 {
 	struct stub_ctl *c = s->ctl;
+	c->fpu_load = fpu != NULL;
+	if (fpu)
+		memcpy(c->fpu, fpu, sizeof(c->fpu));
 	memcpy(c->regs, regs, sizeof(c->regs));
 	c->eip = eip;
 	c->eflags = eflags;
@@ -457,6 +460,11 @@ void runtime_stub_result(struct runtime_stub *s, struct runtime_stub_exit *x)
 	if (x->exit != STUB_EXIT_SIGNAL && x->exit != STUB_EXIT_SYSCALL &&
 	    x->exit != STUB_EXIT_KICK && x->exit != STUB_EXIT_ESCAPE)
 		x->exit = STUB_EXIT_ESCAPE;	/* nothing the stub itself writes: forged */
+}
+
+void runtime_stub_fpu(struct runtime_stub *s, uint8_t fpu[512])
+{
+	memcpy(fpu, s->ctl->fpu, 512);
 }
 
 pid_t runtime_stub_pid(const struct runtime_stub *s)

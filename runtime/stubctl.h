@@ -115,6 +115,14 @@ struct stub_ctl {
 	uint32_t nmap, nldt;
 	struct stub_map map[STUB_MAP_MAX];
 	struct stub_user_desc ldt[STUB_LDT_MAX];
+
+	/* The guest's x87/MMX/SSE state in the FXSAVE layout (32-bit form).
+	 * RUN: loaded with FXRSTOR first when fpu_load is set (the monitor
+	 * sets it only when the state changed since this stub last had it);
+	 * at an exit, stored with FXSAVE once the signal handler's sigreturn
+	 * has put the guest's registers back. */
+	uint32_t fpu_load;
+	_Alignas(64) uint8_t fpu[512];
 };
 
 _Static_assert(sizeof(struct stub_ctl) <= STUB_CTL_SIZE, "control page");

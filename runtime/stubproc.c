@@ -22,8 +22,10 @@
  * the handler copies the interrupted state to the control page and returns
  * through rt_sigreturn into the command loop instead of into guest code, so
  * the guest's FPU/SSE state, saved in the signal frame, is restored by
- * sigreturn and never leaves this process.  The stub itself never touches
- * the FPU (-mgeneral-regs-only).
+ * sigreturn; the command loop then stores it in the control page for the
+ * monitor (FXSAVE) and loads the monitor's copy before RUN when it
+ * changed (FXRSTOR).  The stub itself never touches the FPU otherwise
+ * (-mgeneral-regs-only).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -369,7 +371,10 @@ __attribute__((noreturn, used)) void stub_loop(void)
 {
 	uint32_t seq = ctl->done_seq;
 	if (ctl->cmd == STUB_CMD_RUN && seq != ctl->cmd_seq) {
-		/* Back from guest code through on_signal. */
+		/* Back from guest code through on_signal, whose sigreturn
+		 * restored the guest's FPU registers: the stub's own code never
+		 * touches them, so they are still the guest's here. */
+		__asm__ volatile("fxsave %0" : "=m"(ctl->fpu));
 		seq = ctl->cmd_seq;
 		finish(seq);
 	}
@@ -377,6 +382,8 @@ __attribute__((noreturn, used)) void stub_loop(void)
 		seq = wait_change(&ctl->cmd_seq, seq);
 		switch (ctl->cmd) {
 		case STUB_CMD_RUN:
+			if (ctl->fpu_load)
+				__asm__ volatile("fxrstor %0" : : "m"(ctl->fpu));
 			stub_enter_guest(ctl);
 		case STUB_CMD_MAP:
 			ctl->result = do_map();

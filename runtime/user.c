@@ -73,7 +73,13 @@ void runtime_user_run(struct runtime *rt)
 	view->tsd = tsd;
 
 	rt->user_entries++;
-	runtime_stub_start(s, u.regs, u.eip, u.eflags, u.sel);
+	/* The FPU state goes in only when it changed since this stub last
+	 * had it (the guest kernel's FXRSTOR, another address space's code). */
+	monitor_fpu_ensure(v);
+	bool fpu_load = view->fpu_gen != v->fpu_gen;
+	if (fpu_load)
+		rt->fpu_loads++;
+	runtime_stub_start(s, u.regs, u.eip, u.eflags, u.sel, fpu_load ? v->fpu : NULL);
 	uint64_t kicked = 0, last_kick = 0;
 	for (;;) {
 		uint64_t deadline = devices_bus_next_deadline(&vm->bus);
@@ -132,6 +138,9 @@ void runtime_user_run(struct runtime *rt)
 	if (e.why == USER_ESCAPE || (e.why == USER_SYSCALL && x.syscall_arch != 0x40000003u))
 		goto dead;
 	rt->user_exits[e.why]++;
+	runtime_stub_fpu(s, v->fpu);
+	monitor_fpu_changed(v);
+	view->fpu_gen = v->fpu_gen;
 	monitor_user_exit(v, &u, &e);
 	return;
 dead:

@@ -114,14 +114,19 @@ const struct translator_row translator_rows[] = {
 	  LIST(M(DAA), M(DAS), M(AAA), M(AAS), M(AAM), M(AAD)), "27" },
 	{ "bound", TC_END, TR_CALLOUT_END, CO_BOUND, LIST(M(BOUND)), "62 05 00 50 00 00" },
 	{ "sysenter", TC_END, TR_CALLOUT_END, CO_SYSCALLS, LIST(M(SYSENTER), M(SYSEXIT)), "0f 34" },
-	{ "fpu", TC_END, TR_CALLOUT_END, CO_FPU, NULL, "d9 e8" },
+	/* x87/MMX/SSE/SSE2 (the FPU state lives in the vCPU: monitor/fpu.c),
+	 * but not the ones that leave it alone, which are copied. */
+	{ "fpu", TC_CALLOUT, TR_CALLOUT, CO_FPU, NULL, "d9 e8" },
+	{ "fence", TC_IDENT, TR_COPY, CO_NONE,
+	  LIST(M(LFENCE), M(MFENCE), M(SFENCE), M(PREFETCHNTA), M(PREFETCHT0), M(PREFETCHT1),
+	       M(PREFETCHT2), M(MOVNTI)), "0f ae e8" },
 	{ "ud", TC_END, TR_UD, CO_NONE, LIST(M(UD0), M(UD1), M(UD2)), "0f 0b" },
 };
 const size_t translator_nrows = sizeof(translator_rows) / sizeof(translator_rows[0]);
 
 static const struct translator_row *by_mnemonic[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 static const struct translator_row *row_ud, *row_movcr, *row_movdr, *row_segload,
-	*row_segread, *row_farjmp, *row_farcall, *row_farret, *row_fpu;
+	*row_segread, *row_farjmp, *row_farcall, *row_farret, *row_fpu, *row_fence;
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static const struct translator_row *row_named(const char *name)
@@ -148,12 +153,15 @@ static void table_init(void)
 	row_farcall = row_named("farcall");
 	row_farret = row_named("farret");
 	row_fpu = row_named("fpu");
+	row_fence = row_named("fence");
 }
 
+/* The extensions the virtual CPU advertises that use the FPU state. */
 static bool is_fpu_ext(ZydisISAExt x)
 {
 	switch (x) {
-	case ZYDIS_ISA_EXT_X87:
+	case ZYDIS_ISA_EXT_X87: case ZYDIS_ISA_EXT_MMX: case ZYDIS_ISA_EXT_SSE:
+	case ZYDIS_ISA_EXT_SSE2:
 		return true;
 	default:
 		return false;
@@ -197,16 +205,17 @@ const struct translator_row *translator_classify(const struct translator_insn *i
 		if (zi->mnemonic == ZYDIS_MNEMONIC_RET)
 			return row_farret;
 	}
-	if (is_fpu_ext(zi->meta.isa_ext))
-		return row_fpu;
+	if (is_fpu_ext(zi->meta.isa_ext)) {
+		return by_mnemonic[zi->mnemonic] == row_fence ? row_fence : row_fpu;
+	}
 	if (zi->encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY &&
 	    zi->encoding != ZYDIS_INSTRUCTION_ENCODING_3DNOW)
 		return row_ud;	/* VEX/EVEX/XOP: no AVX advertised */
 	const struct translator_row *r = by_mnemonic[zi->mnemonic];
-	/* MMX/SSE*: not advertised, so #UD is what the guest CPU would raise;
-	 * MOVSD/CMPSD, shared with string instructions, are checked by opcode. */
-	if (zi->meta.isa_ext == ZYDIS_ISA_EXT_MMX || zi->meta.isa_ext == ZYDIS_ISA_EXT_SSE ||
-	    zi->meta.isa_ext == ZYDIS_ISA_EXT_SSE2 || zi->meta.isa_ext == ZYDIS_ISA_EXT_SSE3 ||
+	/* SSE3 and later: not advertised, so #UD is what the guest CPU would
+	 * raise (MOVSD/CMPSD of SSE2 went to the FPU row above by extension,
+	 * not to the string row their mnemonic shares). */
+	if (zi->meta.isa_ext == ZYDIS_ISA_EXT_SSE3 ||
 	    zi->meta.isa_ext == ZYDIS_ISA_EXT_SSSE3 || zi->meta.isa_ext == ZYDIS_ISA_EXT_SSE4)
 		return row_ud;
 	return r ? r : row_ud;

@@ -291,7 +291,8 @@ struct row_case {
 	X(bcd, TC_CALLOUT, TR_CALLOUT, CO_BCDADJ, NULL, "daa", CO, 1)                             \
 	X(bound, TC_END, TR_CALLOUT_END, CO_BOUND, NULL, "bound", CO, 1)                          \
 	X(sysenter, TC_END, TR_CALLOUT_END, CO_SYSCALLS, NULL, "sysenter", CO, 1)                 \
-	X(fpu, TC_END, TR_CALLOUT_END, CO_FPU, NULL, "fld", CO, 1)                                \
+	X(fpu, TC_CALLOUT, TR_CALLOUT, CO_FPU, NULL, "fld", CO, 1)                                \
+	X(fence, TC_IDENT, TR_COPY, CO_NONE, "lfence", NULL, ID, 1)                                \
 	X(ud, TC_END, TR_UD, CO_NONE, NULL, "ud2", CO, 0)
 
 #define ROW_ENTRY(n, c, r, k, w, a, p, l) { #n, c, r, k, w, a, p, l },
@@ -496,6 +497,33 @@ static void test_popcnt_when_classified_is_ud_not_fpu(void **state)
 	assert_string_equal(translator_classify(&in)->name, "ud");
 }
 
+/* The FPU-state extensions go to the monitor; the members of those
+ * extensions that leave the state alone are copied; later ones are #UD. */
+static void expect_row(const char *hex, const char *row)
+{
+	struct translator_insn in;
+	size_t n = load_guest(hex);
+	assert_int_equal(translator_decode(guest, n, GUEST_EIP, &in), 0);
+	assert_string_equal(translator_classify(&in)->name, row);
+}
+
+static void test_fpu_extensions_when_classified_split_by_state_use(void **state)
+{
+	(void)state;
+	expect_row("f2 0f 10 00", "fpu");	/* SSE2 movsd, not the string MOVSD */
+	expect_row("a5", "string");		/* movsd (string) */
+	expect_row("0f 77", "fpu");		/* emms */
+	expect_row("0f ae 00", "fpu");		/* fxsave */
+	expect_row("0f ae 10", "fpu");		/* ldmxcsr */
+	expect_row("66 0f 6f c1", "fpu");	/* movdqa */
+	expect_row("0f ae f0", "fence");	/* mfence */
+	expect_row("0f 18 00", "fence");	/* prefetchnta */
+	expect_row("0f c3 00", "fence");	/* movnti */
+	expect_row("66 0f 38 00 c1", "ud");	/* pshufb: SSSE3, not advertised */
+	expect_row("f2 0f 7c c1", "ud");	/* haddps: SSE3 */
+	expect_row("0f ae 38", "ud");		/* clflush: CLFSH not advertised */
+}
+
 static void test_endbr32_when_classified_is_a_nop(void **state)
 {
 	struct translator_insn in;
@@ -672,6 +700,7 @@ int main(void)
 		ROW_CASES(ROW_UNIT)
 		OFFLIST_CASES(OFFLIST_UNIT)
 		cmocka_unit_test(test_popcnt_when_classified_is_ud_not_fpu),
+		cmocka_unit_test(test_fpu_extensions_when_classified_split_by_state_use),
 		cmocka_unit_test(test_endbr32_when_classified_is_a_nop),
 		cmocka_unit_test(test_sti_exit_when_translated_chains_past_the_check),
 		cmocka_unit_test(test_fs_operand_when_fs_has_base_adds_base_through_r11),
