@@ -1,5 +1,8 @@
 /* monitor/cpuid.c: the documented virtual CPU that CPUID describes. */
+#include <cpuid.h>
 #include <string.h>
+#include <time.h>
+#include <x86intrin.h>
 
 #include "monitor/internal.h"
 
@@ -17,6 +20,13 @@
  * Held back until they are virtualized: SSE3 and later, XSAVE/AVX, SEP
  * (SYSENTER, with ring 3), APIC, VME, DE (I/O breakpoints), MCE/MCA, CLFSH.
  * Leaf 1 ECX is 0: no SSE3+, no hypervisor bit (bt is not a paravirtual host).
+ * Leaf 0x15 gives the TSC frequency (the guest's TSC is the host's), so
+ * Linux knows it without calibrating against the PIT (which, through
+ * callouts, would be slow and noisy); leaves 2-0x14 are all zero (no cache
+ * or topology descriptors, no MONITOR, no structured extended features).
+ * Leaf 0x80000007 EDX bit 8: the TSC is invariant, when the host's is
+ * (and only then is leaf 0x15 filled in).
+ * Leaf 0x80000008: 36 physical and 32 linear address bits.
  */
 #define CPUID_EDX_FPU  (1u << 0)
 #define CPUID_EDX_TSC  (1u << 4)
@@ -35,6 +45,35 @@
 #define CPUID_EDX_PAT  (1u << 16)
 #define CPUID_EXT_EDX_RDTSCP (1u << 27)
 
+/* The host TSC's rate, measured once against CLOCK_MONOTONIC_RAW over
+ * 20 ms (a few ppm: the reads on either side cost well under a
+ * microsecond); 0 if the host TSC is not invariant, since then no constant
+ * rate can be promised. */
+static uint64_t tsc_hz(void)
+{
+	static uint64_t hz = ~0ull;
+	if (hz != ~0ull)
+		return hz;
+	unsigned a = 0, b = 0, c = 0, d = 0;
+	__cpuid(0x80000000, a, b, c, d);
+	if (a >= 0x80000007)
+		__cpuid(0x80000007, a, b, c, d);
+	if (!(d & (1u << 8))) {
+		hz = 0;
+		return hz;
+	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC_RAW, &t0);
+	uint64_t c0 = __rdtsc();
+	do
+		clock_gettime(CLOCK_MONOTONIC_RAW, &t1);
+	while ((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec) < 20000000);
+	uint64_t c1 = __rdtsc();
+	uint64_t ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec));
+	hz = (uint64_t)((double)(c1 - c0) * 1e9 / (double)ns);
+	return hz;
+}
+
 void monitor_cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	static const char brand[48] = "bt virtual CPU";
@@ -42,7 +81,7 @@ void monitor_cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	memset(r, 0, 4 * sizeof(uint32_t));
 	switch (leaf) {
 	case 0:
-		r[0] = 1;
+		r[0] = 0x15;
 		memcpy(&r[1], "Genu", 4);	/* EBX EDX ECX spell the vendor */
 		memcpy(&r[3], "ineI", 4);
 		memcpy(&r[2], "ntel", 4);
@@ -53,8 +92,27 @@ void monitor_cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 		       CPUID_EDX_PGE | CPUID_EDX_MTRR | CPUID_EDX_CMOV | CPUID_EDX_PAT |
 		       CPUID_EDX_FPU | CPUID_EDX_MMX | CPUID_EDX_FXSR | CPUID_EDX_SSE | CPUID_EDX_SSE2;
 		break;
+	case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 9: case 0xa: case 0xb:
+	case 0xc: case 0xd: case 0xe: case 0xf: case 0x10: case 0x11: case 0x12: case 0x13:
+	case 0x14:
+		break;
+	case 0x15:
+		/* TSC/crystal ratio EBX/EAX and the crystal's rate ECX (SDM
+		 * vol. 2, CPUID leaf 15H): "crystal" = the TSC, ratio 1. */
+		if (tsc_hz() && tsc_hz() <= 0xffffffffu) {
+			r[0] = 1;
+			r[1] = 1;
+			r[2] = (uint32_t)tsc_hz();
+		}
+		break;
 	case 0x80000000:
-		r[0] = 0x80000004;
+		r[0] = 0x80000008;
+		break;
+	case 0x80000007:
+		r[3] = tsc_hz() ? 1u << 8 : 0;	/* invariant TSC */
+		break;
+	case 0x80000008:
+		r[0] = 36 | 32 << 8;
 		break;
 	case 0x80000001:
 		r[3] = CPUID_EXT_EDX_NX | CPUID_EXT_EDX_RDTSCP;
