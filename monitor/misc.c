@@ -34,8 +34,14 @@ enum {
 	MSR_MTRRCAP = 0xfe, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175,
 	MSR_SYSENTER_EIP = 0x176, MSR_MTRR_PHYS0 = 0x200, MSR_MTRR_FIX64K = 0x250,
 	MSR_MTRR_FIX16K0 = 0x258, MSR_MTRR_FIX16K1 = 0x259, MSR_MTRR_FIX4K0 = 0x268,
-	MSR_PAT = 0x277, MSR_MTRR_DEFTYPE = 0x2ff, MSR_EFER = 0xc0000080, MSR_TSC_AUX = 0xc0000103,
+	MSR_MISC_ENABLE = 0x1a0, MSR_PAT = 0x277, MSR_MTRR_DEFTYPE = 0x2ff, MSR_EFER = 0xc0000080, MSR_TSC_AUX = 0xc0000103,
 };
+
+/* IA32_MISC_ENABLE (SDM vol. 4, Table 2-2): fast strings (bit 0, the one
+ * bit the guest may change), branch trace storage and PEBS unavailable
+ * (bits 11, 12).  Linux reads it on every family 6 model >= 0xd part. */
+#define MISC_ENABLE_VALUE 0x1801u
+#define MISC_ENABLE_WRITABLE 0x1u
 
 /* MTRRcap: 8 variable ranges, fixed ranges, write-combining (bits 0-7, 8, 10). */
 #define MTRRCAP_VALUE 0x508u
@@ -82,6 +88,7 @@ static bool rdmsr(struct vcpu *v, uint32_t idx, uint64_t *val)
 	switch (idx) {
 	case MSR_TSC: *val = guest_tsc(v); return true;
 	case MSR_PLATFORM_ID: *val = 0; return true;
+	case MSR_MISC_ENABLE: *val = MISC_ENABLE_VALUE ^ v->misc_enable_flipped; return true;
 	case MSR_APIC_BASE: *val = APIC_BASE_VALUE; return true;
 	case MSR_UCODE_REV: *val = 0; return true;
 	case MSR_MTRRCAP: *val = MTRRCAP_VALUE; return true;
@@ -105,6 +112,11 @@ static bool wrmsr(struct vcpu *v, uint32_t idx, uint64_t val)
 	switch (idx) {
 	case MSR_TSC: v->tsc_offset = __rdtsc() - val; return true;
 	case MSR_UCODE_REV: return true;	/* writing 0 before reading it is the protocol */
+	case MSR_MISC_ENABLE:
+		if ((val ^ MISC_ENABLE_VALUE) & ~(uint64_t)MISC_ENABLE_WRITABLE)
+			return false;
+		v->misc_enable_flipped = val ^ MISC_ENABLE_VALUE;
+		return true;
 	case MSR_APIC_BASE: return val == APIC_BASE_VALUE;
 	case MSR_SYSENTER_CS: v->sysenter_cs = (uint32_t)val; return true;
 	case MSR_SYSENTER_ESP: v->sysenter_esp = (uint32_t)val; return true;

@@ -179,6 +179,7 @@ struct vcpu {
 	uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t pat;
 	uint64_t mtrr[28];	/* variable 0-15, fixed 16-26, default type 27 */
+	uint64_t misc_enable_flipped;	/* IA32_MISC_ENABLE bits changed from their reset value */
 	uint64_t efer;		/* only NXE is writable */
 	uint64_t pdpte[4];	/* PAE PDPTE registers (SDM vol. 3, 4.4.1) */
 	/* The x87/MMX/SSE state as FXSAVE stores it in 32-bit mode (SDM

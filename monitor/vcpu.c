@@ -77,6 +77,7 @@ void monitor_vcpu_restart(struct vcpu *v)
 	v->tsc_aux = 0;
 	v->sysenter_cs = v->sysenter_esp = v->sysenter_eip = 0;
 	memset(v->mtrr, 0, sizeof(v->mtrr));
+	v->misc_enable_flipped = 0;
 	v->fpu_gen = 0;	/* the RESET FPU state, materialized on first use */
 }
 
