@@ -1,5 +1,6 @@
 /* runtime/dispatch.c: the dispatcher: look up, translate, enter, and handle the way out. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/internal.h"
@@ -225,6 +226,61 @@ int runtime_run(struct runtime *rt)
 	return v->exit_status;
 }
 
+/* One ranked list of why the guest left native or translated execution:
+ * dispatcher exits, callouts by kind, and ring-3 exits by kind and vector. */
+struct reason {
+	char name[40];
+	uint64_t n;
+};
+
+static int by_count(const void *a, const void *b)
+{
+	const struct reason *x = a, *y = b;
+	return x->n < y->n ? 1 : x->n > y->n ? -1 : strcmp(x->name, y->name);
+}
+
+static void print_top(const struct runtime *rt, FILE *f)
+{
+	static const char *const en[EXIT_NREASONS] = {
+		"none", "unlinked exit", "ibl miss", "exit request", "callout", "fault", "stop",
+		"single step", "sti shadow",
+	};
+	static const char *const un[USER_NWHY] = { "signal", "int 0x80", "kick", "escape", "died",
+						    "hung" };
+	struct reason r[EXIT_NREASONS + 32 + USER_NWHY + 32];
+	size_t n = 0;
+	for (int i = 1; i < EXIT_NREASONS; i++)
+		if (i != EXIT_CALLOUT && rt->exits[i]) {
+			snprintf(r[n].name, sizeof(r[n].name), "exit: %s", en[i]);
+			r[n++].n = rt->exits[i];
+		}
+	for (int k = 0; k < CO_NKINDS && k < 32; k++)
+		if (rt->v->vm->callouts[k]) {
+			snprintf(r[n].name, sizeof(r[n].name), "callout: %s",
+				 k == CO_NONE ? "#UD" : translator_callout_name(k));
+			r[n++].n = rt->v->vm->callouts[k];
+		}
+	for (int i = 0; i < USER_NWHY; i++)
+		if (i != USER_SIGNAL && rt->user_exits[i]) {
+			snprintf(r[n].name, sizeof(r[n].name), "ring 3: %s", un[i]);
+			r[n++].n = rt->user_exits[i];
+		}
+	for (int i = 0; i < 32; i++)
+		if (rt->user_traps[i]) {
+			snprintf(r[n].name, sizeof(r[n].name), "ring 3: fault vector %d", i);
+			r[n++].n = rt->user_traps[i];
+		}
+	qsort(r, n, sizeof(r[0]), by_count);
+	fprintf(f, "  top exit and callout reasons  ");
+	for (size_t i = 0; i < n && i < 10; i++)
+		fprintf(f, "%s%s=%llu", i ? ", " : " ", r[i].name, (unsigned long long)r[i].n);
+	fprintf(f, "%s\n", n ? "" : " none");
+	if (rt->first_user_ns)
+		fprintf(f, "  boot to first user instruction %.3f s\n", (double)rt->first_user_ns / 1e9);
+	else
+		fprintf(f, "  boot to first user instruction (no user code ran)\n");
+}
+
 void runtime_print_stats(const struct runtime *rt, FILE *f)
 {
 	const struct tcache_stats *s = &rt->tc.st;
@@ -295,4 +351,5 @@ void runtime_print_stats(const struct runtime *rt, FILE *f)
 			any = true;
 		}
 	fprintf(f, "%s\n", any ? "" : " none");
+	print_top(rt, f);
 }

@@ -72,7 +72,8 @@ void runtime_user_run(struct runtime *rt)
 	}
 	view->tsd = tsd;
 
-	rt->user_entries++;
+	if (!rt->user_entries++)
+		rt->first_user_ns = monitor_now_ns(vm) | 1;
 	/* The FPU state goes in only when it changed since this stub last
 	 * had it (the guest kernel's FXRSTOR, another address space's code). */
 	monitor_fpu_ensure(v);
@@ -138,6 +139,8 @@ void runtime_user_run(struct runtime *rt)
 	if (e.why == USER_ESCAPE || (e.why == USER_SYSCALL && x.syscall_arch != 0x40000003u))
 		goto dead;
 	rt->user_exits[e.why]++;
+	if (e.why == USER_SIGNAL)
+		rt->user_traps[x.trapno & 31]++;
 	runtime_stub_fpu(s, v->fpu);
 	monitor_fpu_changed(v);
 	view->fpu_gen = v->fpu_gen;
