@@ -54,8 +54,9 @@ qemu)
 		-kernel "$kernel" -initrd "$initrd" -append "$cmdline")
 	;;
 esac
+# --foreground: the VMM stays in the terminal's foreground process group, to read it.
 if [ -n "$TIMEOUT" ] && [ "$TIMEOUT" != 0 ]; then
-	cmd=(timeout "$TIMEOUT" "${cmd[@]}")
+	cmd=(timeout --foreground "$TIMEOUT" "${cmd[@]}")
 fi
 
 if [ -z "$times" ]; then
