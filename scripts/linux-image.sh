@@ -100,7 +100,9 @@ if [ ${#want[@]} -gt 0 ]; then
 	done
 	rm -rf "$dl"
 	trap - EXIT
-	[ -f "$kdir/vmlinuz" ] && [ -f "$bdir/busybox" ] || die "the downloaded packages lack vmlinuz or busybox"
+	if [ ! -f "$kdir/vmlinuz" ] || [ ! -f "$bdir/busybox" ]; then
+		die "the downloaded packages lack vmlinuz or busybox"
+	fi
 fi
 
 # --- the initramfs ---

@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -ge 2 ] && [ $# -le 3 ] || usage
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then usage; fi
 kernel=$1 initrd=$2 cmdline=${3:-console=ttyS0}
 for f in "$kernel" "$initrd"; do
 	[ -f "$f" ] || { echo "run-linux: $f: no such file" >&2; exit 2; }
