@@ -83,9 +83,22 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-# The README's main command: boot the demo guest.  It ends through
-# isa-debug-exit with 0, which bt (like QEMU) reports as status 1.
-run: $(BUILD)/bt $(BUILD)/tests/guests/hello.elf
+# The README's main command: boot Debian's i386 kernel (linux-image-686) to a busybox
+# shell on the serial console; scripts/linux-image.sh downloads and caches it in
+# cache/linux/. VMM=qemu boots the same image under qemu-system-i386 -accel tcg;
+# LINUX_APPEND is the kernel command line, MEM the guest RAM in MiB (256).
+VMM          ?= bt
+LINUX_APPEND ?= console=ttyS0 loglevel=6 panic=-1
+LINUX_CACHE  ?= cache/linux
+
+run: $(if $(filter bt,$(VMM)),$(BUILD)/bt)
+	$(Q)LINUX_CACHE=$(LINUX_CACHE) scripts/linux-image.sh
+	$(Q)tests/linux/run-linux.sh --$(VMM) $(LINUX_CACHE)/vmlinuz $(LINUX_CACHE)/initrd.gz \
+		"$(LINUX_APPEND)"
+
+# The demo guest: it ends through isa-debug-exit with 0, which bt (like QEMU)
+# reports as status 1.
+run-demo: $(BUILD)/bt $(BUILD)/tests/guests/hello.elf
 	$(Q)$(BUILD)/bt run --kernel $(BUILD)/tests/guests/hello.elf || [ $$? -eq 1 ]
 
-.PHONY: run
+.PHONY: run run-demo

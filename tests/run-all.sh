@@ -251,5 +251,27 @@ expect_run reset:bt-kbc-reboot 1 "reset: boot 1\nreset: boot 2\n" \
 expect_run reset:bt-port92-reboot 1 "reset: boot 1\nreset: boot 2\n" \
 	"$BT" run --kernel "$G/reset.elf" --reboot --append how=92
 
+# --- Linux: Debian's i386 kernel and the busybox initramfs boot to /test.sh and power
+# off (tests/linux/boot-test.sh; scripts/linux-image.sh downloads them the first
+# time). Under QEMU this checks the image and the test themselves; under bt it fails
+# until bt boots Linux. LINUX_VMMS chooses the VMMs ("qemu bt"; empty: none). One
+# line per VMM, with the seconds to /init and to poweroff. ---
+for vmm in ${LINUX_VMMS-qemu bt}; do
+	VMM=$vmm tests/linux/boot-test.sh >"$tmp/linux.$vmm" 2>&1
+	rc=$?
+	summary=$(sed -n "s/^linux-$vmm: //p" "$tmp/linux.$vmm")
+	if [ $rc -eq 0 ]; then
+		ok "linux:$vmm"
+		echo "    ${summary#*; }"
+		continue
+	fi
+	grep -v '^PASS ' "$tmp/linux.$vmm" | grep -v "^linux-$vmm: " >"$tmp/linux.detail"
+	why=${summary:-exit status $rc}
+	if [ "$vmm" = bt ] && [ -x "$BT" ] && ! "$BT" run --help 2>&1 | grep -q -- --initrd; then
+		why="bt cannot boot Linux yet (no --initrd): $why"
+	fi
+	bad "linux:$vmm" "$why" "$tmp/linux.detail"
+done
+
 echo "tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]
