@@ -25,6 +25,9 @@
  *     FXSAVE/FXRSTOR, and for reserved MXCSR bits in LDMXCSR/FXRSTOR;
  *   - segment checks and #PF for the memory operand, before anything
  *     changes (stores are probed first);
+ *   - EFLAGS: the status flags go in and come back, for the instructions
+ *     that read them (FCMOVcc) or write them (FCOMI, FUCOMI, COMISS,
+ *     UCOMISS and their variants);
  *   - the x87 instruction and data pointers and the opcode (SDM vol. 1,
  *     8.1.8-8.1.9): the host's are the monitor's addresses, and some
  *     hosts store them only with an exception pending, so they are kept
@@ -47,10 +50,12 @@ enum { FX_FCW = 0, FX_FSW = 2, FX_FTW = 4, FX_FOP = 6, FX_FIP = 8, FX_FCS = 12, 
        FX_FDS = 20, FX_MXCSR = 24, FX_MXCSR_MASK = 28 };
 
 #define FSW_ES 0x0080u
+/* The status flags (CF PF AF ZF SF OF) an FPU instruction may read or write. */
+#define EFL_STATUS (EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF)
 #define MXCSR_FLAGS 0x003fu
 #define MXCSR_MASKS 0x1f80u
 
-void monitor_fpu_run(uint8_t *image, void *mem, uint32_t *gpr, const void *snippet,
+void monitor_fpu_run(uint8_t *image, void *mem, uint64_t io[2], const void *snippet,
 		     uint8_t *host_save);
 
 static uint32_t mxcsr_mask;		/* the MXCSR bits the guest may set */
@@ -265,17 +270,21 @@ static int probe_write(struct vcpu *v, uint32_t lin, size_t n)
 	}
 }
 
-/* Builds "mov eax,[rdx]; insn'; mov [rdx],eax; ret" where insn' is the
- * guest instruction without segment/address-size prefixes, its memory
- * operand replaced by [rsi] (ModRM mod=00 rm=110, no SIB or displacement)
- * and its general register operand, if any, renamed to EAX.  The x87,
- * MMX and SSE/SSE2 encodings mean the same in 64-bit mode without REX. */
+/* Builds "push [rdx+8]; popfq; mov eax,[rdx]; insn'; mov [rdx],eax;
+ * pushfq; pop [rdx+8]; ret" where insn' is the guest instruction without
+ * segment/address-size prefixes, its memory operand replaced by [rsi]
+ * (ModRM mod=00 rm=110, no SIB or displacement) and its general register
+ * operand, if any, renamed to EAX; [rdx] holds that register and [rdx+8]
+ * RFLAGS with the guest's status flags.  The x87, MMX and SSE/SSE2
+ * encodings mean the same in 64-bit mode without REX. */
 static size_t build_snippet(const struct translator_insn *in, int gpr_enc, uint8_t *out)
 {
 	const ZydisDecodedInstruction *zi = &in->zi;
 	size_t n = 0;
-	out[n++] = 0x8b;
-	out[n++] = 0x02;
+	static const uint8_t pro[] = { 0xff, 0x72, 0x08, 0x9d, 0x8b, 0x02 };
+	static const uint8_t epi[] = { 0x89, 0x02, 0x9c, 0x8f, 0x42, 0x08, 0xc3 };
+	memcpy(out, pro, sizeof(pro));
+	n += sizeof(pro);
 	for (int i = 0; i < zi->raw.prefix_count; i++) {
 		uint8_t p = zi->raw.prefixes[i].value;
 		if (p == 0x66 || p == 0xf2 || p == 0xf3)
@@ -299,10 +308,8 @@ static size_t build_snippet(const struct translator_insn *in, int gpr_enc, uint8
 	for (int k = 0; k < 2; k++)
 		for (int i = 0; i < zi->raw.imm[k].size / 8; i++)
 			out[n++] = in->bytes[zi->raw.imm[k].offset + i];
-	out[n++] = 0x89;
-	out[n++] = 0x02;
-	out[n++] = 0xc3;
-	return n;
+	memcpy(out + n, epi, sizeof(epi));
+	return n + sizeof(epi);
 }
 
 static int fault(struct vcpu *v, int vec, int err)
@@ -382,7 +389,10 @@ int monitor_fpu(struct vcpu *v, const struct translator_callout *co)
 	    (m == ZYDIS_MNEMONIC_FXRSTOR && (get32(membuf + FX_MXCSR) & ~mxcsr_mask)))
 		return fault(v, VEC_GP, 0);
 
-	uint32_t gval = gpr ? op_reg_read(v, gpr->reg.value) : 0;
+	/* The register and RFLAGS (IF and bit 1 as the host has them; POPFQ
+	 * at CPL 3 leaves IF alone anyway; DF stays clear for the C ABI). */
+	uint64_t io[2] = { gpr ? op_reg_read(v, gpr->reg.value) : 0,
+			   EFL_IF | EFL_FIX1 | (v->aflags & EFL_STATUS) };
 	size_t len = build_snippet(in, gpr ? gpr->encoding : ZYDIS_OPERAND_ENCODING_NONE, snip_w);
 	(void)len;
 
@@ -395,7 +405,7 @@ int monitor_fpu(struct vcpu *v, const struct translator_callout *co)
 	if (simd)
 		put32(img + FX_MXCSR, (mxcsr | MXCSR_MASKS) & ~MXCSR_FLAGS);
 
-	monitor_fpu_run(img, membuf, &gval, snip_x, host);
+	monitor_fpu_run(img, membuf, io, snip_x, host);
 	v->vm->fpu_runs++;
 
 	if (simd) {
@@ -444,7 +454,8 @@ int monitor_fpu(struct vcpu *v, const struct translator_callout *co)
 	if (store && monitor_write_lin(v, lin, membuf, size) < 0)
 		return monitor_op_fail(v);
 	if (gpr && (gpr->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
-		op_reg_write(v, gpr->reg.value, gval);
+		op_reg_write(v, gpr->reg.value, (uint32_t)io[0]);
+	v->aflags = (v->aflags & ~EFL_STATUS) | ((uint32_t)io[1] & EFL_STATUS);
 	memcpy(v->fpu, img, sizeof(img));
 	monitor_fpu_changed(v);
 	return 0;
