@@ -19,7 +19,8 @@
  *     exception pending (FSW.ES), before it runs (SDM vol. 1, 8.6-8.7);
  *   - #XM (or #UD without CR4.OSXMMEXCPT) for unmasked SIMD exceptions:
  *     the instruction runs with every SIMD exception masked and the
- *     result is kept only if none of the raised ones is unmasked (SDM
+ *     result is kept only if none of the raised ones is unmasked; if one
+ *     is, the flags are set as an unmasked run would have set them (SDM
  *     vol. 1, 11.5.1-11.5.3);
  *   - #GP(0) for misaligned 16-byte operands of aligned SSE forms and of
  *     FXSAVE/FXRSTOR, and for reserved MXCSR bits in LDMXCSR/FXRSTOR;
@@ -54,6 +55,7 @@ enum { FX_FCW = 0, FX_FSW = 2, FX_FTW = 4, FX_FOP = 6, FX_FIP = 8, FX_FCS = 12, 
 #define EFL_STATUS (EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF)
 #define MXCSR_FLAGS 0x003fu
 #define MXCSR_MASKS 0x1f80u
+#define MXCSR_PRE 0x0007u	/* IE DE ZE: detected before the computation */
 
 void monitor_fpu_run(uint8_t *image, void *mem, uint64_t io[2], const void *snippet,
 		     uint8_t *host_save);
@@ -412,7 +414,13 @@ int monitor_fpu(struct vcpu *v, const struct translator_callout *co)
 		uint32_t raised = get32(img + FX_MXCSR) & MXCSR_FLAGS;
 		uint32_t unmasked = raised & ~(mxcsr >> 7) & MXCSR_FLAGS;
 		if (unmasked) {
-			/* No result; the flags of what was detected are set. */
+			/* No result.  An unmasked pre-computation exception
+			 * (IE, DE, ZE) means no computation either, so only
+			 * the pre-computation flags are set; an unmasked
+			 * post-computation one (OE, UE, PE) sets every flag
+			 * detected (SDM vol. 1, 11.5.2). */
+			if (unmasked & MXCSR_PRE)
+				raised &= MXCSR_PRE;
 			put32(v->fpu + FX_MXCSR, mxcsr | raised);
 			v->fpu_gen++;
 			return fault(v, (v->cr4 & CR4_OSXMMEXCPT) ? VEC_XM : VEC_UD, -1);
