@@ -226,6 +226,26 @@ static void fx_put_ptrs(uint8_t *img, const struct x87_ptrs *p)
 	put16(img + FX_FOP, p->fop);
 }
 
+/*
+ * The image a stub stored after ring-3 code ran.  Its FCS and FDS are the
+ * host's: the stub's LDT aliases (monitor/user.c) or, as soon as the host
+ * kernel saved the state in its 64-bit form (every signal does), 0.  If
+ * the code ran a non-control x87 instruction (FIP, FOP or FDP moved), they
+ * become the guest's CS and, if FDP moved, DS; otherwise they stay what
+ * the vCPU had.  XXX: a ring-3 far transfer to another CS, or a memory
+ * operand through another segment register, is not seen.
+ */
+void monitor_fpu_from_user(struct vcpu *v, const uint8_t img[512], uint16_t cs, uint16_t ds)
+{
+	struct x87_ptrs old = fx_ptrs(v->fpu), p = fx_ptrs(img);
+	bool ran = p.fip != old.fip || p.fop != old.fop || p.fdp != old.fdp;
+	p.fcs = ran ? cs : old.fcs;
+	p.fds = ran && p.fdp != old.fdp ? ds : old.fds;
+	memcpy(v->fpu, img, sizeof(v->fpu));
+	fx_put_ptrs(v->fpu, &p);
+	monitor_fpu_changed(v);
+}
+
 /* The x87 environment in memory, protected mode (SDM vol. 1, Figures 8-9
  * and 8-10): 28 bytes with a 32-bit operand size, 14 with 16. */
 static struct x87_ptrs env_ptrs(const uint8_t *e, bool o16)
