@@ -178,7 +178,7 @@ static bool needs_align16(const struct translator_insn *in, const ZydisDecodedOp
 	case ZYDIS_MNEMONIC_FXSAVE: case ZYDIS_MNEMONIC_FXRSTOR:
 		return true;
 	case ZYDIS_MNEMONIC_MOVUPS: case ZYDIS_MNEMONIC_MOVUPD: case ZYDIS_MNEMONIC_MOVDQU:
-	case ZYDIS_MNEMONIC_LDDQU:
+	case ZYDIS_MNEMONIC_LDDQU: case ZYDIS_MNEMONIC_MASKMOVDQU:
 		return false;
 	default:
 		return mem->size == 128;
@@ -297,16 +297,24 @@ static int probe_write(struct vcpu *v, uint32_t lin, size_t n)
  * segment/address-size prefixes, its memory operand replaced by [rsi]
  * (ModRM mod=00 rm=110, no SIB or displacement) and its general register
  * operand, if any, renamed to EAX; [rdx] holds that register and [rdx+8]
- * RFLAGS with the guest's status flags.  The x87, MMX and SSE/SSE2
- * encodings mean the same in 64-bit mode without REX. */
-static size_t build_snippet(const struct translator_insn *in, int gpr_enc, uint8_t *out)
+ * RFLAGS with the guest's status flags.  An implicit [EDI] operand
+ * (MASKMOVQ, MASKMOVDQU) gets "mov rdi,rsi" first (monitor_fpu_run saves
+ * RDI).  The x87, MMX and SSE/SSE2 encodings mean the same in 64-bit mode
+ * without REX. */
+static size_t build_snippet(const struct translator_insn *in, int gpr_enc, bool edi_mem,
+			    uint8_t *out)
 {
 	const ZydisDecodedInstruction *zi = &in->zi;
 	size_t n = 0;
 	static const uint8_t pro[] = { 0xff, 0x72, 0x08, 0x9d, 0x8b, 0x02 };
 	static const uint8_t epi[] = { 0x89, 0x02, 0x9c, 0x8f, 0x42, 0x08, 0xc3 };
+	static const uint8_t mov_rdi_rsi[] = { 0x48, 0x89, 0xf7 };
 	memcpy(out, pro, sizeof(pro));
 	n += sizeof(pro);
+	if (edi_mem) {
+		memcpy(out + n, mov_rdi_rsi, sizeof(mov_rdi_rsi));
+		n += sizeof(mov_rdi_rsi);
+	}
 	for (int i = 0; i < zi->raw.prefix_count; i++) {
 		uint8_t p = zi->raw.prefixes[i].value;
 		if (p == 0x66 || p == 0xf2 || p == 0xf3)
@@ -364,11 +372,17 @@ int monitor_fpu(struct vcpu *v, const struct translator_callout *co)
 
 	/* The operands: at most one memory and one general register. */
 	const ZydisDecodedOperand *mem = NULL, *gpr = NULL;
+	bool edi_mem = false;	/* MASKMOVQ/MASKMOVDQU: the implicit [EDI] */
 	for (int i = 0; i < zi->operand_count; i++) {
 		const ZydisDecodedOperand *op = &in->ops[i];
 		if (op->type == ZYDIS_OPERAND_TYPE_MEMORY) {
-			if (op->visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN || mem)
-				goto unsupported;	/* MASKMOVQ/MASKMOVDQU: [EDI] */
+			if (mem)
+				goto unsupported;
+			if (op->visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN) {
+				if (m != ZYDIS_MNEMONIC_MASKMOVQ && m != ZYDIS_MNEMONIC_MASKMOVDQU)
+					goto unsupported;
+				edi_mem = true;
+			}
 			mem = op;
 		} else if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
 			ZydisRegisterClass c = ZydisRegisterGetClass(op->reg.value);
@@ -398,13 +412,17 @@ int monitor_fpu(struct vcpu *v, const struct translator_callout *co)
 			return EXIT_FAULT;
 		if (needs_align16(in, mem) && (lin & 15))
 			return fault(v, VEC_GP, 0);
+		/* A store is probed first (its #PF is a write's), then reads
+		 * the old bytes too: MASKMOVQ/MASKMOVDQU write only some of
+		 * them, and an x87 store that an unmasked exception
+		 * suppresses none (SDM vol. 1, 8.5). */
+		if (store && probe_write(v, lin, size) < 0)
+			return EXIT_FAULT;
 		memset(membuf, 0, sizeof(membuf));
-		if (mem->actions & ZYDIS_OPERAND_ACTION_MASK_READ) {
+		if ((mem->actions & ZYDIS_OPERAND_ACTION_MASK_READ) || store) {
 			if (monitor_read_lin(v, lin, membuf, size) < 0)
 				return monitor_op_fail(v);
 		}
-		if (store && probe_write(v, lin, size) < 0)
-			return EXIT_FAULT;
 	}
 	/* Reserved MXCSR bits are #GP(0) (SDM vol. 2, LDMXCSR, FXRSTOR). */
 	if ((m == ZYDIS_MNEMONIC_LDMXCSR && (get32(membuf) & ~mxcsr_mask)) ||
@@ -415,7 +433,8 @@ int monitor_fpu(struct vcpu *v, const struct translator_callout *co)
 	 * at CPL 3 leaves IF alone anyway; DF stays clear for the C ABI). */
 	uint64_t io[2] = { gpr ? op_reg_read(v, gpr->reg.value) : 0,
 			   EFL_IF | EFL_FIX1 | (v->aflags & EFL_STATUS) };
-	size_t len = build_snippet(in, gpr ? gpr->encoding : ZYDIS_OPERAND_ENCODING_NONE, snip_w);
+	size_t len = build_snippet(in, gpr ? gpr->encoding : ZYDIS_OPERAND_ENCODING_NONE, edi_mem,
+				   snip_w);
 	(void)len;
 
 	memcpy(img, v->fpu, sizeof(img));
