@@ -37,6 +37,14 @@
  * With CR0.NE=0 a real PC would signal FERR# to the PIC (IRQ 13); bt
  * raises #MF either way, which every protected-mode OS of interest asks
  * for by setting NE.
+ *
+ * XXX: ring-3 code runs natively, where nothing can make its FPU
+ * instructions fault: CR0.TS and CR0.EM (#NM) and CR4.OSFXSR (#UD for
+ * SSE) are not enforced there.  A kernel that switches the FPU state
+ * lazily (CR0.TS at a switch, the state restored at the #NM of the first
+ * FPU instruction: Linux on i386 by default before 4.6) runs a process on
+ * the previous one's state.  And what ring-3 FXSAVE/FNSTENV/FNSAVE store
+ * has the host's FCS and FDS (0), not the guest's.
  */
 #include <errno.h>
 #include <stdalign.h>
