@@ -19,12 +19,16 @@
  *     exception pending (FSW.ES), before it runs (SDM vol. 1, 8.6-8.7);
  *   - #XM (or #UD without CR4.OSXMMEXCPT) for unmasked SIMD exceptions:
  *     the instruction runs with every SIMD exception masked and the
- *     result is kept only if none of the raised ones is unmasked (SDM
+ *     result is kept only if none of the raised ones is unmasked; if one
+ *     is, the flags are set as an unmasked run would have set them (SDM
  *     vol. 1, 11.5.1-11.5.3);
  *   - #GP(0) for misaligned 16-byte operands of aligned SSE forms and of
  *     FXSAVE/FXRSTOR, and for reserved MXCSR bits in LDMXCSR/FXRSTOR;
  *   - segment checks and #PF for the memory operand, before anything
  *     changes (stores are probed first);
+ *   - EFLAGS: the status flags go in and come back, for the instructions
+ *     that read them (FCMOVcc) or write them (FCOMI, FUCOMI, COMISS,
+ *     UCOMISS and their variants);
  *   - the x87 instruction and data pointers and the opcode (SDM vol. 1,
  *     8.1.8-8.1.9): the host's are the monitor's addresses, and some
  *     hosts store them only with an exception pending, so they are kept
@@ -33,6 +37,14 @@
  * With CR0.NE=0 a real PC would signal FERR# to the PIC (IRQ 13); bt
  * raises #MF either way, which every protected-mode OS of interest asks
  * for by setting NE.
+ *
+ * XXX: ring-3 code runs natively, where nothing can make its FPU
+ * instructions fault: CR0.TS and CR0.EM (#NM) and CR4.OSFXSR (#UD for
+ * SSE) are not enforced there.  A kernel that switches the FPU state
+ * lazily (CR0.TS at a switch, the state restored at the #NM of the first
+ * FPU instruction: Linux on i386 by default before 4.6) runs a process on
+ * the previous one's state.  And what ring-3 FXSAVE/FNSTENV/FNSAVE store
+ * has the host's FCS and FDS (0), not the guest's.
  */
 #include <errno.h>
 #include <stdalign.h>
@@ -47,10 +59,13 @@ enum { FX_FCW = 0, FX_FSW = 2, FX_FTW = 4, FX_FOP = 6, FX_FIP = 8, FX_FCS = 12, 
        FX_FDS = 20, FX_MXCSR = 24, FX_MXCSR_MASK = 28 };
 
 #define FSW_ES 0x0080u
+/* The status flags (CF PF AF ZF SF OF) an FPU instruction may read or write. */
+#define EFL_STATUS (EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF)
 #define MXCSR_FLAGS 0x003fu
 #define MXCSR_MASKS 0x1f80u
+#define MXCSR_PRE 0x0007u	/* IE DE ZE: detected before the computation */
 
-void monitor_fpu_run(uint8_t *image, void *mem, uint32_t *gpr, const void *snippet,
+void monitor_fpu_run(uint8_t *image, void *mem, uint64_t io[2], const void *snippet,
 		     uint8_t *host_save);
 
 static uint32_t mxcsr_mask;		/* the MXCSR bits the guest may set */
@@ -171,7 +186,7 @@ static bool needs_align16(const struct translator_insn *in, const ZydisDecodedOp
 	case ZYDIS_MNEMONIC_FXSAVE: case ZYDIS_MNEMONIC_FXRSTOR:
 		return true;
 	case ZYDIS_MNEMONIC_MOVUPS: case ZYDIS_MNEMONIC_MOVUPD: case ZYDIS_MNEMONIC_MOVDQU:
-	case ZYDIS_MNEMONIC_LDDQU:
+	case ZYDIS_MNEMONIC_LDDQU: case ZYDIS_MNEMONIC_MASKMOVDQU:
 		return false;
 	default:
 		return mem->size == 128;
@@ -217,6 +232,26 @@ static void fx_put_ptrs(uint8_t *img, const struct x87_ptrs *p)
 	put32(img + FX_FDP, p->fdp);
 	put16(img + FX_FDS, p->fds);
 	put16(img + FX_FOP, p->fop);
+}
+
+/*
+ * The image a stub stored after ring-3 code ran.  Its FCS and FDS are the
+ * host's: the stub's LDT aliases (monitor/user.c) or, as soon as the host
+ * kernel saved the state in its 64-bit form (every signal does), 0.  If
+ * the code ran a non-control x87 instruction (FIP, FOP or FDP moved), they
+ * become the guest's CS and, if FDP moved, DS; otherwise they stay what
+ * the vCPU had.  XXX: a ring-3 far transfer to another CS, or a memory
+ * operand through another segment register, is not seen.
+ */
+void monitor_fpu_from_user(struct vcpu *v, const uint8_t img[512], uint16_t cs, uint16_t ds)
+{
+	struct x87_ptrs old = fx_ptrs(v->fpu), p = fx_ptrs(img);
+	bool ran = p.fip != old.fip || p.fop != old.fop || p.fdp != old.fdp;
+	p.fcs = ran ? cs : old.fcs;
+	p.fds = ran && p.fdp != old.fdp ? ds : old.fds;
+	memcpy(v->fpu, img, sizeof(v->fpu));
+	fx_put_ptrs(v->fpu, &p);
+	monitor_fpu_changed(v);
 }
 
 /* The x87 environment in memory, protected mode (SDM vol. 1, Figures 8-9
@@ -265,17 +300,29 @@ static int probe_write(struct vcpu *v, uint32_t lin, size_t n)
 	}
 }
 
-/* Builds "mov eax,[rdx]; insn'; mov [rdx],eax; ret" where insn' is the
- * guest instruction without segment/address-size prefixes, its memory
- * operand replaced by [rsi] (ModRM mod=00 rm=110, no SIB or displacement)
- * and its general register operand, if any, renamed to EAX.  The x87,
- * MMX and SSE/SSE2 encodings mean the same in 64-bit mode without REX. */
-static size_t build_snippet(const struct translator_insn *in, int gpr_enc, uint8_t *out)
+/* Builds "push [rdx+8]; popfq; mov eax,[rdx]; insn'; mov [rdx],eax;
+ * pushfq; pop [rdx+8]; ret" where insn' is the guest instruction without
+ * segment/address-size prefixes, its memory operand replaced by [rsi]
+ * (ModRM mod=00 rm=110, no SIB or displacement) and its general register
+ * operand, if any, renamed to EAX; [rdx] holds that register and [rdx+8]
+ * RFLAGS with the guest's status flags.  An implicit [EDI] operand
+ * (MASKMOVQ, MASKMOVDQU) gets "mov rdi,rsi" first (monitor_fpu_run saves
+ * RDI).  The x87, MMX and SSE/SSE2 encodings mean the same in 64-bit mode
+ * without REX. */
+static size_t build_snippet(const struct translator_insn *in, int gpr_enc, bool edi_mem,
+			    uint8_t *out)
 {
 	const ZydisDecodedInstruction *zi = &in->zi;
 	size_t n = 0;
-	out[n++] = 0x8b;
-	out[n++] = 0x02;
+	static const uint8_t pro[] = { 0xff, 0x72, 0x08, 0x9d, 0x8b, 0x02 };
+	static const uint8_t epi[] = { 0x89, 0x02, 0x9c, 0x8f, 0x42, 0x08, 0xc3 };
+	static const uint8_t mov_rdi_rsi[] = { 0x48, 0x89, 0xf7 };
+	memcpy(out, pro, sizeof(pro));
+	n += sizeof(pro);
+	if (edi_mem) {
+		memcpy(out + n, mov_rdi_rsi, sizeof(mov_rdi_rsi));
+		n += sizeof(mov_rdi_rsi);
+	}
 	for (int i = 0; i < zi->raw.prefix_count; i++) {
 		uint8_t p = zi->raw.prefixes[i].value;
 		if (p == 0x66 || p == 0xf2 || p == 0xf3)
@@ -299,10 +346,8 @@ static size_t build_snippet(const struct translator_insn *in, int gpr_enc, uint8
 	for (int k = 0; k < 2; k++)
 		for (int i = 0; i < zi->raw.imm[k].size / 8; i++)
 			out[n++] = in->bytes[zi->raw.imm[k].offset + i];
-	out[n++] = 0x89;
-	out[n++] = 0x02;
-	out[n++] = 0xc3;
-	return n;
+	memcpy(out + n, epi, sizeof(epi));
+	return n + sizeof(epi);
 }
 
 static int fault(struct vcpu *v, int vec, int err)
@@ -335,11 +380,17 @@ int monitor_fpu(struct vcpu *v, const struct translator_callout *co)
 
 	/* The operands: at most one memory and one general register. */
 	const ZydisDecodedOperand *mem = NULL, *gpr = NULL;
+	bool edi_mem = false;	/* MASKMOVQ/MASKMOVDQU: the implicit [EDI] */
 	for (int i = 0; i < zi->operand_count; i++) {
 		const ZydisDecodedOperand *op = &in->ops[i];
 		if (op->type == ZYDIS_OPERAND_TYPE_MEMORY) {
-			if (op->visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN || mem)
-				goto unsupported;	/* MASKMOVQ/MASKMOVDQU: [EDI] */
+			if (mem)
+				goto unsupported;
+			if (op->visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN) {
+				if (m != ZYDIS_MNEMONIC_MASKMOVQ && m != ZYDIS_MNEMONIC_MASKMOVDQU)
+					goto unsupported;
+				edi_mem = true;
+			}
 			mem = op;
 		} else if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
 			ZydisRegisterClass c = ZydisRegisterGetClass(op->reg.value);
@@ -369,21 +420,29 @@ int monitor_fpu(struct vcpu *v, const struct translator_callout *co)
 			return EXIT_FAULT;
 		if (needs_align16(in, mem) && (lin & 15))
 			return fault(v, VEC_GP, 0);
+		/* A store is probed first (its #PF is a write's), then reads
+		 * the old bytes too: MASKMOVQ/MASKMOVDQU write only some of
+		 * them, and an x87 store that an unmasked exception
+		 * suppresses none (SDM vol. 1, 8.5). */
+		if (store && probe_write(v, lin, size) < 0)
+			return EXIT_FAULT;
 		memset(membuf, 0, sizeof(membuf));
-		if (mem->actions & ZYDIS_OPERAND_ACTION_MASK_READ) {
+		if ((mem->actions & ZYDIS_OPERAND_ACTION_MASK_READ) || store) {
 			if (monitor_read_lin(v, lin, membuf, size) < 0)
 				return monitor_op_fail(v);
 		}
-		if (store && probe_write(v, lin, size) < 0)
-			return EXIT_FAULT;
 	}
 	/* Reserved MXCSR bits are #GP(0) (SDM vol. 2, LDMXCSR, FXRSTOR). */
 	if ((m == ZYDIS_MNEMONIC_LDMXCSR && (get32(membuf) & ~mxcsr_mask)) ||
 	    (m == ZYDIS_MNEMONIC_FXRSTOR && (get32(membuf + FX_MXCSR) & ~mxcsr_mask)))
 		return fault(v, VEC_GP, 0);
 
-	uint32_t gval = gpr ? op_reg_read(v, gpr->reg.value) : 0;
-	size_t len = build_snippet(in, gpr ? gpr->encoding : ZYDIS_OPERAND_ENCODING_NONE, snip_w);
+	/* The register and RFLAGS (IF and bit 1 as the host has them; POPFQ
+	 * at CPL 3 leaves IF alone anyway; DF stays clear for the C ABI). */
+	uint64_t io[2] = { gpr ? op_reg_read(v, gpr->reg.value) : 0,
+			   EFL_IF | EFL_FIX1 | (v->aflags & EFL_STATUS) };
+	size_t len = build_snippet(in, gpr ? gpr->encoding : ZYDIS_OPERAND_ENCODING_NONE, edi_mem,
+				   snip_w);
 	(void)len;
 
 	memcpy(img, v->fpu, sizeof(img));
@@ -395,14 +454,20 @@ int monitor_fpu(struct vcpu *v, const struct translator_callout *co)
 	if (simd)
 		put32(img + FX_MXCSR, (mxcsr | MXCSR_MASKS) & ~MXCSR_FLAGS);
 
-	monitor_fpu_run(img, membuf, &gval, snip_x, host);
+	monitor_fpu_run(img, membuf, io, snip_x, host);
 	v->vm->fpu_runs++;
 
 	if (simd) {
 		uint32_t raised = get32(img + FX_MXCSR) & MXCSR_FLAGS;
 		uint32_t unmasked = raised & ~(mxcsr >> 7) & MXCSR_FLAGS;
 		if (unmasked) {
-			/* No result; the flags of what was detected are set. */
+			/* No result.  An unmasked pre-computation exception
+			 * (IE, DE, ZE) means no computation either, so only
+			 * the pre-computation flags are set; an unmasked
+			 * post-computation one (OE, UE, PE) sets every flag
+			 * detected (SDM vol. 1, 11.5.2). */
+			if (unmasked & MXCSR_PRE)
+				raised &= MXCSR_PRE;
 			put32(v->fpu + FX_MXCSR, mxcsr | raised);
 			v->fpu_gen++;
 			return fault(v, (v->cr4 & CR4_OSXMMEXCPT) ? VEC_XM : VEC_UD, -1);
@@ -444,7 +509,8 @@ int monitor_fpu(struct vcpu *v, const struct translator_callout *co)
 	if (store && monitor_write_lin(v, lin, membuf, size) < 0)
 		return monitor_op_fail(v);
 	if (gpr && (gpr->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
-		op_reg_write(v, gpr->reg.value, gval);
+		op_reg_write(v, gpr->reg.value, (uint32_t)io[0]);
+	v->aflags = (v->aflags & ~EFL_STATUS) | ((uint32_t)io[1] & EFL_STATUS);
 	memcpy(v->fpu, img, sizeof(img));
 	monitor_fpu_changed(v);
 	return 0;

@@ -413,6 +413,9 @@ void monitor_fpu_ensure(struct vcpu *v);
 /* vcpu.fpu was replaced (from a stub): clears reserved MXCSR bits and
  * bumps fpu_gen. */
 void monitor_fpu_changed(struct vcpu *v);
+/* Takes img, what a stub stored after running ring-3 code with guest CS
+ * and DS, as vcpu.fpu (its FCS and FDS made the guest's; changed). */
+void monitor_fpu_from_user(struct vcpu *v, const uint8_t img[512], uint16_t cs, uint16_t ds);
 
 /* ---- guest linear memory seen from the monitor (monitor/linear.c, paging.c) ---- */
 

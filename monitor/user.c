@@ -251,8 +251,13 @@ void monitor_user_exit(struct vcpu *v, const struct monitor_user *u,
 
 	/* A host signal in guest code: by its vector (SDM vol. 3, Table 6-1). */
 	switch (e->trapno) {
-	case VEC_DE: case VEC_BR: case VEC_MF: case 19:
+	case VEC_DE: case VEC_BR: case VEC_MF:
 		monitor_raise(v, (int)e->trapno, -1);
+		return;
+	case VEC_XM:
+		/* The host has OSXMMEXCPT; without it the guest CPU raises #UD
+		 * for an unmasked SIMD exception (SDM vol. 3, 2.5). */
+		monitor_raise(v, (v->cr4 & CR4_OSXMMEXCPT) ? VEC_XM : VEC_UD, -1);
 		return;
 	case VEC_UD:
 		/* SYSENTER is #UD in compatibility mode on AMD hosts; the guest

@@ -141,8 +141,9 @@ void runtime_user_run(struct runtime *rt)
 	rt->user_exits[e.why]++;
 	if (e.why == USER_SIGNAL)
 		rt->user_traps[x.trapno & 31]++;
-	runtime_stub_fpu(s, v->fpu);
-	monitor_fpu_changed(v);
+	uint8_t fpu[512];
+	runtime_stub_fpu(s, fpu);
+	monitor_fpu_from_user(v, fpu, u.guest_sel[S_CS], u.guest_sel[S_DS]);
 	view->fpu_gen = v->fpu_gen;
 	monitor_user_exit(v, &u, &e);
 	return;
