@@ -320,6 +320,7 @@ struct monitor_vm {
 	struct vcpu cpu;
 	uint64_t callouts[32];	/* by translator_callout_kind */
 	uint64_t fpu_runs;	/* guest FPU instructions run natively by monitor/fpu.c */
+	uint64_t open_bus;	/* accesses to neither RAM nor a device (monitor/paging.c) */
 	uint64_t irqs_delivered;
 	uint64_t halts, halt_ns;
 

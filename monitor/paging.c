@@ -91,7 +91,7 @@ static int phys_store(struct vcpu *v, uint64_t gpa, const void *src, size_t n)
  * Guest linear accesses made by the monitor on the guest's behalf: one page
  * at a time through the guest's page tables (setting A/D as the CPU would);
  * a translation failure raises #PF (CR2 = the address) unless `quiet`.
- * Access outside RAM stops the VM (there is no MMIO yet).
+ * Accesses outside RAM see an open bus (there is no MMIO): reads all ones.
  */
 int monitor_access_lin(struct vcpu *v, uint32_t lin, void *buf, size_t n, unsigned access,
 		       bool quiet)
@@ -113,12 +113,11 @@ int monitor_access_lin(struct vcpu *v, uint32_t lin, void *buf, size_t n, unsign
 		}
 		int r = write ? phys_store(v, gpa, p, chunk) : monitor_phys_read(&v->vm->mem, gpa, p, chunk);
 		if (r < 0) {
-			if (!quiet)
-				monitor_stop(v, 2, "guest %s of %zu bytes at linear 0x%08x (physical "
-					     "0x%08llx) is outside guest RAM (eip=0x%08x)",
-					     write ? "write" : "read", chunk, lin,
-					     (unsigned long long)gpa, v->eip);
-			return -EFAULT;
+			/* No RAM and no device there: the bus floats (reads all
+			 * ones, writes go nowhere), as on a PC. */
+			if (!write)
+				memset(p, 0xff, chunk);
+			v->vm->open_bus++;
 		}
 		lin += (uint32_t)chunk;
 		p += chunk;
@@ -134,6 +133,9 @@ static unsigned access_of(const struct vcpu *v, const ZydisDecodedOperand *op)
 	return ((op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) ? SHADOWMM_ACC_WRITE : 0) |
 	       (v->cpl == 3 ? SHADOWMM_ACC_USER : 0);
 }
+
+/* Where a redirected access outside RAM goes. */
+static _Alignas(64) uint8_t open_bus[4096];
 
 int monitor_redirect(struct vcpu *v, const struct translator_callout *co)
 {
@@ -168,6 +170,17 @@ int monitor_redirect(struct vcpu *v, const struct translator_callout *co)
 			 : ((lin + size - 1) & ~(PAGE - 1));
 		monitor_raise(v, VEC_PF, (int)pf);
 		return EXIT_FAULT;
+	}
+	if (gpa_end == gpa + size - 1 && size <= sizeof(open_bus) &&
+	    !monitor_phys_ptr(&v->vm->mem, gpa, 1) && !monitor_phys_ptr(&v->vm->mem, gpa_end, 1)) {
+		/* Neither RAM nor a device (there is no MMIO): reads see all
+		 * ones, writes are lost.  Linux's stack protector reads
+		 * %fs:__stack_chk_guard with paging still off, far above RAM. */
+		memset(open_bus, 0xff, size);
+		v->redirect_ptr = (uint64_t)(uintptr_t)open_bus;
+		v->redirect_n = 0;
+		v->vm->open_bus++;
+		return 0;
 	}
 	if (gpa_end != gpa + size - 1 || !monitor_phys_ptr(&v->vm->mem, gpa, size)) {
 		monitor_stop(v, 2, "guest access at eip 0x%08x to linear 0x%08x crosses into "

@@ -312,6 +312,9 @@ void runtime_print_stats(const struct runtime *rt, FILE *f)
 	fprintf(f, "  FPU                            %llu kernel instructions run by the monitor, "
 		"%llu state loads into stubs\n", (unsigned long long)vm->fpu_runs,
 		(unsigned long long)rt->fpu_loads);
+	if (vm->open_bus)
+		fprintf(f, "  open bus                       %llu accesses to neither RAM nor a device\n",
+			(unsigned long long)vm->open_bus);
 	const struct shadowmm_stats *ss = vm->sm ? shadowmm_stats(vm->sm) : NULL;
 	if (ss) {
 		fprintf(f, "  kernel view                    %llu hidden faults, %llu first writes (D), "
