@@ -9,6 +9,7 @@ pkgs=(
 	libcmocka-dev		# unit tests
 	gcc-multilib		# 32-bit test guests and native reference builds
 	qemu-system-x86		# the oracle: qemu-system-i386 -accel tcg
+	python3			# tests/ttyrun.py: the console checks on a pseudo-terminal
 )
 
 missing=()
