@@ -44,4 +44,42 @@ void bt_options_usage(FILE *f);
 /* Builds the VM described by *o and runs it; returns bt's exit status. */
 int bt_vm_run(const struct bt_options *o);
 
+/* ---- the serial console's host end (bt/console.c) ---- */
+
+/* QEMU's -nographic escapes: Ctrl-A, then a key. */
+#define BT_CONSOLE_ESCAPE 0x01
+
+enum bt_console_key {
+	BT_CONSOLE_SEND,	/* the byte goes to the guest */
+	BT_CONSOLE_DROP,	/* swallowed: Ctrl-A itself, or an unknown escape */
+	BT_CONSOLE_HELP,	/* Ctrl-A h (or ?): print the escapes */
+	BT_CONSOLE_QUIT,	/* Ctrl-A x: end bt with status 0 */
+};
+
+struct bt_console_escape {
+	bool armed;		/* Ctrl-A seen, the key comes next */
+};
+
+/* What to do with one byte typed at the terminal; *e starts zeroed. */
+enum bt_console_key bt_console_escape_feed(struct bt_console_escape *e, uint8_t byte);
+
+struct monitor_vm;
+struct devices_uart16550;
+struct bt_console;
+
+/*
+ * Feeds in_fd (stdin) to the UART's receiver through the monitor clock's
+ * host inputs.  A terminal goes into raw mode with the escapes, until
+ * bt_console_destroy, exit or a fatal signal; anything else is forwarded as
+ * it is until EOF.  Call it on the vCPU thread after runtime_signals_init
+ * (its signal handlers need the alternate stack, and it unblocks SIGHUP and
+ * SIGQUIT, which the runtime blocks).  NULL with errno on failure.
+ */
+struct bt_console *bt_console_create(struct monitor_vm *vm, struct devices_uart16550 *uart,
+				     int in_fd);
+void bt_console_destroy(struct bt_console *c);
+/* Puts the terminal back as bt found it, if the console changed it.
+ * Async-signal-safe; idempotent. */
+void bt_console_restore(void);
+
 #endif

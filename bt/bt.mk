@@ -1,4 +1,4 @@
 # bt/: see Makefile for the variables this appends to.
 BT_SRCS    += bt/main.c bt/vm.c
-LIB_SRCS   += bt/options.c
-UNIT_TESTS += bt_options_test
+LIB_SRCS   += bt/options.c bt/console.c
+UNIT_TESTS += bt_options_test bt_console_test

@@ -221,6 +221,14 @@ int bt_vm_run(const struct bt_options *o)
 	}
 	vm.dump_recent = runtime_dump_recent;
 	vm.dump_ctx = &rt;
+
+	/* The serial console's host end: stdin to COM1 (bt/console.c). */
+	struct bt_console *console = bt_console_create(&vm, com1, STDIN_FILENO);
+	if (!console) {
+		fprintf(stderr, "bt: cannot set up the console on stdin: %s\n", strerror(errno));
+		goto out_rt;
+	}
+
 	monitor_vcpu_reset_multiboot(v, &boot);
 	/* The guest's TSC is the host's: ring-3 code reads it directly. */
 	v->tsc_offset = 0;
@@ -242,6 +250,7 @@ int bt_vm_run(const struct bt_options *o)
 		monitor_vcpu_reset_multiboot(v, &boot);
 		monitor_paging_changed(v, false, true);
 	}
+	bt_console_destroy(console);	/* the terminal back before anything else is said */
 	if (o->stats)
 		runtime_print_stats(&rt, stderr);
 out_rt:

@@ -3,6 +3,7 @@
 #define BT_DEVICES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -117,12 +118,29 @@ int devices_bus_remove_timer(struct devices_bus *bus, struct devices_timer *t);
 uint64_t devices_bus_next_deadline(const struct devices_bus *bus);
 void devices_bus_run_timers(struct devices_bus *bus, uint64_t now);
 
-/* 16550A UART.  Transmitted bytes go to out_fd. */
+/*
+ * 16550A UART.  Transmitted bytes go to out_fd; received bytes come from the
+ * host through devices_uart16550_receive.  It adds one bus timer (the
+ * receiver's character time-out, timed by machine->now_ns), so create fails
+ * with ENOSPC when the bus has no timer slot left; destroy takes its ports
+ * and timer off the bus, so call it before the bus goes away.
+ */
 struct devices_uart16550;
 struct devices_uart16550 *devices_uart16550_create(struct devices_bus *bus,
 						   uint16_t base, int irq, int out_fd,
 						   const struct devices_machine *m);
 void devices_uart16550_destroy(struct devices_uart16550 *u);
+/* Bytes from the host's end of the line: returns how many of the n the
+ * receiver took (none in loopback, at most what the FIFO, or RBR with FIFOs
+ * off, has room for).  Nothing is dropped: the caller keeps the rest and
+ * offers it again after rx_ready. */
+size_t devices_uart16550_receive(struct devices_uart16550 *u, const uint8_t *buf, size_t n);
+/* `ready` runs once the receiver has room again after a receive that took
+ * fewer bytes than offered.  It runs inside the guest's port access that made
+ * the room (an RBR read, an FCR reset, leaving loopback) and may call
+ * devices_uart16550_receive. */
+void devices_uart16550_set_rx_ready(struct devices_uart16550 *u, void (*ready)(void *ctx),
+				    void *ctx);
 
 /* isa-debug-exit: a write of v ends bt with status (v << 1) | 1, as QEMU does. */
 struct devices_debugexit;

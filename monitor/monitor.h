@@ -312,6 +312,24 @@ struct monitor_adapt {
 	uint32_t eip, count;
 };
 
+/*
+ * A host file descriptor that feeds a device, such as the console's stdin
+ * feeding the UART.  The clock watches it (monitor/clock.c): HLT waits on it
+ * and the guest's timer ticks poll it.  `ready` runs on the vCPU thread when
+ * fd is readable, at EOF or on error (any revents); it may read, push bytes
+ * into devices and stop the VM.  The owner clears `active` while it cannot
+ * take more (its bytes wait for the device: backpressure) and for good at
+ * EOF; an inactive input is not polled and cannot wake a halted guest.
+ */
+struct monitor_input {
+	int fd;
+	bool active;
+	void (*ready)(void *ctx);
+	void *ctx;
+};
+
+#define MONITOR_INPUTS_MAX 4
+
 struct monitor_vm {
 	struct guestmem mem;
 	struct devices_bus bus;
@@ -330,6 +348,10 @@ struct monitor_vm {
 	bool timer_armed;
 	bool host_timer_ok;
 	void *host_timer;	/* timer_t */
+	/* Host inputs the clock polls, and when it last did (virtual ns). */
+	struct monitor_input *inputs[MONITOR_INPUTS_MAX];
+	int ninputs;
+	uint64_t input_polled_ns;
 	/* A20: bt keeps it enabled (see monitor/clock.c); this is what the
 	 * guest last asked for. */
 	bool a20;
@@ -368,12 +390,21 @@ void monitor_clock_destroy(struct monitor_vm *vm);
 int monitor_clock_signal(void);
 /* Nanoseconds since the VM started (the devices' clock). */
 uint64_t monitor_now_ns(const struct monitor_vm *vm);
-/* Runs the device timers that are due and points the host timer at the
+/* Polls the host inputs if a guest timer tick or their own deadline is
+ * due, runs the device timers that are due, and points the host timer at the
  * next deadline. */
 void monitor_clock_sync(struct monitor_vm *vm);
-/* HLT: sleeps until the next device deadline.  Returns false if there is
- * none (nothing could ever wake the guest). */
+/* The next time (virtual ns, DEVICES_NEVER if none) monitor_clock_sync has
+ * work: a device deadline, or polling the active host inputs. */
+uint64_t monitor_clock_next_deadline(const struct monitor_vm *vm);
+/* HLT: sleeps until the next device deadline or until an active host input
+ * is ready (and runs its callback).  Returns false if there is neither
+ * (nothing could ever wake the guest). */
 bool monitor_clock_sleep(struct monitor_vm *vm);
+/* Host inputs (struct monitor_input): 0, -ENOSPC when MONITOR_INPUTS_MAX
+ * are watched, -ENOENT when removing one that is not. */
+int monitor_clock_add_input(struct monitor_vm *vm, struct monitor_input *in);
+int monitor_clock_remove_input(struct monitor_vm *vm, struct monitor_input *in);
 
 /* ---- the vCPU (monitor/vcpu.c, cpu state on entry, dumps) ---- */
 

@@ -87,6 +87,10 @@ void runtime_destroy(struct runtime *rt);
 void runtime_reset(struct runtime *rt);
 /* Installs the fault handlers on an alternate stack for this thread. */
 int runtime_signals_init(void);
+/* `hook` runs inside the signal handler when bt dies of a fault in its own
+ * code (not the guest's), before the report: it must be async-signal-safe.
+ * bt's console puts the terminal back there. */
+void runtime_set_fatal_hook(void (*hook)(void));
 /* Runs the vCPU until the VM stops; returns the exit status. */
 int runtime_run(struct runtime *rt);
 void runtime_print_stats(const struct runtime *rt, FILE *f);

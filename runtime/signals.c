@@ -11,6 +11,13 @@
 
 __thread struct runtime *runtime_current;
 
+static void (*volatile fatal_hook)(void);
+
+void runtime_set_fatal_hook(void (*hook)(void))
+{
+	fatal_hook = hook;
+}
+
 #define ALTSTACK_SIZE (256 * 1024)
 
 static void write_str(const char *s)
@@ -47,7 +54,11 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	const struct tcache_pcmap *pm = u ? tcache_pcmap_at(&rt->tc, u, pc) : NULL;
 
 	if (!pm) {
-		/* Not guest code: a monitor bug.  Report and die with the signal. */
+		/* Not guest code: a monitor bug.  Report and die with the signal,
+		 * the terminal first put back as it was (a raw-mode console). */
+		void (*hook)(void) = fatal_hook;
+		if (hook)
+			hook();
 		write_str("bt: internal error: signal ");
 		write_hex((uint64_t)sig);
 		write_str(" at pc ");

@@ -83,7 +83,7 @@ void runtime_user_run(struct runtime *rt)
 	runtime_stub_start(s, u.regs, u.eip, u.eflags, u.sel, fpu_load ? v->fpu : NULL);
 	uint64_t kicked = 0, last_kick = 0;
 	for (;;) {
-		uint64_t deadline = devices_bus_next_deadline(&vm->bus);
+		uint64_t deadline = monitor_clock_next_deadline(vm);	/* devices, host input */
 		uint64_t now = host_ns();
 		uint64_t until = now + IDLE_CHECK_NS;
 		if (deadline != DEVICES_NEVER && vm->clock_base_ns + deadline < until)

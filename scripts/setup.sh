@@ -10,6 +10,7 @@ pkgs=(
 	gcc-multilib		# 32-bit test guests and native reference builds
 	qemu-system-x86		# the oracle: qemu-system-i386 -accel tcg
 	cpio			# the Linux guest's initramfs (scripts/linux-image.sh)
+	python3			# tests/ttyrun.py: the console checks on a pseudo-terminal
 )
 
 need_root() {

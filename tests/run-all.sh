@@ -253,6 +253,66 @@ expect_run reset:bt-kbc-reboot 1 "reset: boot 1\nreset: boot 2\n" \
 expect_run reset:bt-port92-reboot 1 "reset: boot 1\nreset: boot 2\n" \
 	"$BT" run --kernel "$G/reset.elf" --reboot --append how=92
 
+# --- serial input: tests/guests/echo.stdin reaches the guest however it waits for it
+# (HLT, a busy loop at CPL 0, one at CPL 3 in a stub) with and without a timer tick;
+# the output is the golden file's in every mode ---
+if [ $have_bt -eq 1 ]; then
+	for args in "hz=250" "wait=1" "wait=1 hz=250" "wait=3" "wait=3 hz=250"; do
+		name="echo-${args// /-}"
+		# shellcheck disable=SC2086 # ARGS are words of the kernel command line
+		tests/run-guest.sh --bt "$G/echo.elf" $args >"$tmp/$name.out" 2>"$tmp/$name.err"
+		rc=$?
+		if [ $rc -ne $EXPECT_STATUS ]; then
+			cat "$tmp/$name.out" "$tmp/$name.err" | tail -n 40 >"$tmp/tail"
+			bad "bt:$name" "exit status $rc, want $EXPECT_STATUS" "$tmp/tail"
+		else
+			same "bt:$name" tests/guests/echo.expect "$tmp/$name.out" tests/guests/echo.expect "bt:$name"
+		fi
+	done
+fi
+
+# --- the console on a terminal (tests/ttyrun.py runs bt on a pseudo-terminal, in the
+# foreground): raw mode (typed bytes reach the guest as they are, Ctrl-C and Ctrl-A
+# Ctrl-A included, and the host does not echo them), the Ctrl-A escapes, and the
+# terminal's settings (stty -g) put back however bt ends ---
+# tty_check NAME WANT-STATUS REGEX TTYRUN-OPTION...: bt on the echo guest must end with
+# WANT-STATUS ("status N" or "signal NAME"), leave the terminal as it was, and print
+# REGEX (if not empty) on the terminal.
+tty_check() {
+	local name=$1 want=$2 re=$3
+	shift 3
+	tests/ttyrun.py --out "$tmp/tty.out" --wait "echo: ready" "$@" -- \
+		"$BT" run --kernel "$G/echo.elf" >"$tmp/tty.res" 2>&1
+	cat "$tmp/tty.res" "$tmp/tty.out" >"$tmp/tty.both"
+	if ! grep -qx "$want" "$tmp/tty.res"; then
+		bad "$name" "want $want" "$tmp/tty.both"
+	elif ! grep -qx "tty same" "$tmp/tty.res"; then
+		bad "$name" "the terminal's settings were not restored" "$tmp/tty.both"
+	elif [ -n "$re" ] && ! grep -Eq "$re" "$tmp/tty.out"; then
+		bad "$name" "the terminal lacks /$re/" "$tmp/tty.both"
+	else
+		ok "$name"
+	fi
+}
+if [ $have_bt -eq 1 ] && command -v python3 >/dev/null; then
+	tty_check console:ctrl-a-x "status 0" "^bt: terminated by C-a x" --send '\x01x'
+	tty_check console:help "status 0" "^C-a x +exit bt" --send '\x01h\x01x'
+	# (SIGQUIT too, but it dumps core: not run here.)
+	for sig in TERM HUP INT; do
+		tty_check "console:sig$sig" "signal $sig" "" --signal "$sig"
+	done
+	# Typed: a sync line, then a, Ctrl-A Ctrl-A, b, Ctrl-C, c, Enter (CR), then quit.
+	tty_check console:typed "status $EXPECT_STATUS" "^echo: 1: A\^AB\^CC" \
+		--send 'sync\ra\x01\x01b\x03c\rquit\r'
+	if grep -q sync "$tmp/tty.out"; then
+		bad console:typed-no-host-echo "the terminal echoed what was typed" "$tmp/tty.out"
+	else
+		ok console:typed-no-host-echo
+	fi
+elif [ $have_bt -eq 1 ]; then
+	bad console:tty "python3 is missing (scripts/setup.sh installs it)"
+fi
+
 # --- Linux: Debian's i386 kernel and the busybox initramfs boot to /test.sh and power
 # off (tests/linux/boot-test.sh; scripts/linux-image.sh downloads them the first
 # time). Under QEMU this checks the image and the test themselves; under bt it fails

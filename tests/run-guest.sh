@@ -12,6 +12,10 @@
 # alone, split on white space, lines starting with # left out; e.g. a CPU model
 # with the features the guest checks (-cpu qemu32,+nx: the default qemu32 has
 # no NX). bt does not read it: its virtual CPU is the same for every guest.
+#
+# A guest NAME.elf may have tests/guests/NAME.stdin: its serial input, the
+# standard input of QEMU (-serial stdio) and of bt alike; without one both
+# read /dev/null.
 set -u
 
 BUILD=${BUILD:-build}
@@ -41,16 +45,18 @@ opts_file=$(dirname "$0")/guests/$(basename "$kernel" .elf).qemu
 if [ -f "$opts_file" ]; then
 	read -r -a qemu_opts <<<"$(grep -v '^[[:space:]]*#' "$opts_file" | tr '\n' ' ')"
 fi
+input=$(dirname "$0")/guests/$(basename "$kernel" .elf).stdin
+[ -f "$input" ] || input=/dev/null
 
 case $runner in
 qemu)
 	timeout "$TIMEOUT" "$QEMU" -accel tcg "${qemu_opts[@]}" -kernel "$kernel" -append "$append" \
 		-display none -serial stdio -monitor none -nodefaults \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot </dev/null
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot <"$input"
 	;;
 bt)
 	[ -x "$BT" ] || { echo "run-guest: $BT: not built" >&2; exit 2; }
-	timeout "$TIMEOUT" "$BT" run --kernel "$kernel" --append "$append" </dev/null
+	timeout "$TIMEOUT" "$BT" run --kernel "$kernel" --append "$append" <"$input"
 	;;
 esac
 status=$?

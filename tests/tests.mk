@@ -19,7 +19,7 @@ ARITH_BLOCKS ?= 2048
 
 GUESTS := hello arith clisti faults triple reset vectors pit intshadow segments tss irqcost seglimits sdmonly \
           userirq vectors-ring3 user userbench escape pagebench lowpage paging pferr accdirty procs smc \
-          pae fpu
+          pae fpu echo
 
 GUEST_DIR      := $(BUILD)/tests/guests
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c tests/guests/lib/*.S)
