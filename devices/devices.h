@@ -218,4 +218,16 @@ struct devices_port80;
 struct devices_port80 *devices_port80_create(struct devices_bus *bus, uint16_t base);
 void devices_port80_destroy(struct devices_port80 *p);
 
+/*
+ * PCI configuration mechanism #1: CONFIG_ADDRESS at 0xCF8 (dword accesses
+ * only) and the data window at 0xCFC-0xCFF.  Bus 0 holds an Intel 440FX
+ * host bridge (8086:1237) at 00:00.0; every other function reads all ones.
+ * Ports 0xCF9-0xCFB are left to others (0xCF9: devices_acpi's reset
+ * control register).  `m` may be NULL.
+ */
+struct devices_pci;
+struct devices_pci *devices_pci_create(struct devices_bus *bus, const struct devices_machine *m);
+/* Unregisters the ports, so call it before the bus goes away. */
+void devices_pci_destroy(struct devices_pci *p);
+
 #endif
