@@ -230,4 +230,20 @@ struct devices_pci *devices_pci_create(struct devices_bus *bus, const struct dev
 /* Unregisters the ports, so call it before the bus goes away. */
 void devices_pci_destroy(struct devices_pci *p);
 
+/*
+ * ACPI fixed hardware: PM1a event block at
+ * 0x600 (status, enable), PM1a control at 0x604, the 24-bit PM timer at 0x608
+ * (3.579545 MHz from machine->now_ns), the SCI on IRQ 9 (level, through
+ * machine->set_irq; only TMR_STS can raise it, when TMR_EN is set), and the
+ * PIIX3 reset control register at 0xCF9 (a write with bit 2 set calls
+ * machine->request_reset).  Writing SLP_EN with the S5 sleep type calls
+ * machine->request_exit(ctx, 0): the guest powered off.  Other sleep types
+ * are ignored (one line on stderr).  Adds one bus timer; create fails with
+ * ENOSPC when the bus has none left.
+ */
+struct devices_acpi;
+struct devices_acpi *devices_acpi_create(struct devices_bus *bus, const struct devices_machine *m);
+/* Unregisters the ports and the timer, so call it before the bus goes away. */
+void devices_acpi_destroy(struct devices_acpi *a);
+
 #endif
