@@ -1,4 +1,4 @@
-/* devices/acpi.c: ACPI fixed hardware (PM1 event and control registers, PM timer) at 0x600 and the reset control register at 0xCF9. */
+/* devices/acpi.c: ACPI fixed hardware (PM1 event and control registers, PM timer) at 0x600, the reset control register at 0xCF9, and the tables that describe them. */
 #include "devices/devices.h"
 
 #include <assert.h>
@@ -351,4 +351,482 @@ void devices_acpi_destroy(struct devices_acpi *a)
 	devices_bus_unregister(a->bus, RESET_PORT);
 	devices_bus_unregister(a->bus, PM_BASE);
 	free(a);
+}
+
+/* ---- the tables ---- */
+
+/*
+ * Layout inside [DEVICES_ACPI_TABLES_BASE, + DEVICES_ACPI_TABLES_SIZE).
+ * The RSDP must sit on a 16-byte boundary in 0xE0000-0xFFFFF, where an OS
+ * without firmware help scans for it (§5.2.5.1); the FACS on a 64-byte
+ * boundary (§5.2.10).  RSDP revision 0 points to an RSDT with 32-bit
+ * entries (§5.2.5.3, §5.2.7): everything is below 4 GiB, so an XSDT would
+ * add nothing, and every ACPI OS reads an RSDT.
+ */
+#define RSDP_OFF	0x000
+#define FACS_OFF	0x040
+#define RSDT_OFF	0x080
+#define FADT_OFF	0x0C0
+#define DSDT_OFF	0x1C0
+#define RSDP_LEN	20		/* revision 0: no length or XSDT fields */
+#define FACS_LEN	64
+#define HDR_LEN		36		/* the System Description Table Header, §5.2.6 */
+#define RSDT_LEN	(HDR_LEN + 4)	/* one entry: the FADT */
+/*
+ * FADT revision 4 (the ACPI 3.0 layout, 244 bytes): the RESET_REG and
+ * IAPC_BOOT_ARCH fields need revision 2 or more (Linux ignores both
+ * below that), and nothing bt has needs the later fields (SLEEP_CONTROL_REG
+ * and SLEEP_STATUS_REG are for hardware-reduced platforms).
+ */
+#define FADT_LEN	244
+#define FADT_REV	4
+#define DSDT_REV	2		/* 64-bit AML integers */
+#define DSDT_MAX	(DEVICES_ACPI_TABLES_SIZE - DSDT_OFF)
+
+#define OEM_ID		"BT    "	/* 6 bytes */
+#define OEM_TABLE_ID	"BTPC    "	/* 8 bytes */
+#define OEM_REVISION	1
+#define CREATOR_ID	"BT  "
+#define CREATOR_REVISION 1
+
+/* FADT offsets (§5.2.9). */
+enum {
+	FADT_FIRMWARE_CTRL = 36,
+	FADT_DSDT = 40,
+	FADT_SCI_INT = 46,
+	FADT_SMI_CMD = 48,
+	FADT_PM1A_EVT_BLK = 56,
+	FADT_PM1A_CNT_BLK = 64,
+	FADT_PM_TMR_BLK = 76,
+	FADT_PM1_EVT_LEN = 88,
+	FADT_PM1_CNT_LEN = 89,
+	FADT_PM_TMR_LEN = 91,
+	FADT_P_LVL2_LAT = 96,
+	FADT_P_LVL3_LAT = 98,
+	FADT_CENTURY = 108,
+	FADT_IAPC_BOOT_ARCH = 109,
+	FADT_FLAGS = 112,
+	FADT_RESET_REG = 116,
+	FADT_RESET_VALUE = 128,
+};
+
+/* Latencies above 100 and 1000 us say C2 and C3 are not supported. */
+#define NO_C2_LATENCY	101
+#define NO_C3_LATENCY	1001
+/* The CMOS index of the century byte, which bt's RTC keeps (the IBM PC/AT
+ * convention); Linux reads the century from there when the FADT names it. */
+#define RTC_CENTURY_INDEX 0x32
+
+/* IA-PC boot architecture flags (§5.2.9.3): there are ISA devices (COM1, the
+ * PIT, ...) and an i8042, no VGA (bt's console is the serial port), and no
+ * MSI since there is no local APIC to receive it. */
+#define BOOT_LEGACY_DEVICES	0x0001
+#define BOOT_8042		0x0002
+#define BOOT_VGA_NOT_PRESENT	0x0004
+#define BOOT_MSI_NOT_SUPPORTED	0x0008
+
+/* Fixed feature flags (§5.2.9): WBINVD works (bt does emulate it); C1 is
+ * HLT; the power and sleep buttons are not fixed hardware (there are none);
+ * RTC wake status is not in PM1; the reset register is supported.
+ * TMR_VAL_EXT stays 0 (24-bit timer), HW_REDUCED_ACPI 0. */
+#define FLAG_WBINVD		(1u << 0)
+#define FLAG_PROC_C1		(1u << 2)
+#define FLAG_PWR_BUTTON		(1u << 4)
+#define FLAG_SLP_BUTTON		(1u << 5)
+#define FLAG_FIX_RTC		(1u << 6)
+#define FLAG_RESET_REG_SUP	(1u << 10)
+
+/* Generic Address Structure (§5.2.3.2): the reset register is one byte in
+ * system I/O space, accessed as a byte (access size 1). */
+#define GAS_SYSTEM_IO	1
+#define GAS_ACCESS_BYTE	1
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* The value that makes bytes [0, n) of p sum to 0 (mod 256) when stored in
+ * a byte of p that currently holds 0. */
+static uint8_t checksum_byte(const uint8_t *p, size_t n)
+{
+	uint8_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum = (uint8_t)(sum + p[i]);
+	return (uint8_t)(0x100 - sum);
+}
+
+static void sdt_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
+{
+	memcpy(t, sig, 4);
+	put32(t + 4, len);
+	t[8] = rev;
+	memcpy(t + 10, OEM_ID, 6);
+	memcpy(t + 16, OEM_TABLE_ID, 8);
+	put32(t + 24, OEM_REVISION);
+	memcpy(t + 28, CREATOR_ID, 4);
+	put32(t + 32, CREATOR_REVISION);
+}
+
+/* Byte 9 of every table is its checksum: the whole table sums to 0. */
+static void sdt_checksum(uint8_t *t, uint32_t len)
+{
+	t[9] = 0;
+	t[9] = checksum_byte(t, len);
+}
+
+static uint32_t gpa(uint32_t off)
+{
+	return DEVICES_ACPI_TABLES_BASE + off;
+}
+
+static void build_rsdp(uint8_t *p)
+{
+	memcpy(p, "RSD PTR ", 8);
+	memcpy(p + 9, OEM_ID, 6);
+	p[15] = 0;			/* revision 0: ACPI 1.0 RSDP, RSDT only */
+	put32(p + 16, gpa(RSDT_OFF));
+	p[8] = checksum_byte(p, RSDP_LEN);
+}
+
+static void build_rsdt(uint8_t *t)
+{
+	sdt_header(t, "RSDT", RSDT_LEN, 1);
+	put32(t + HDR_LEN, gpa(FADT_OFF));
+	sdt_checksum(t, RSDT_LEN);
+}
+
+/* The FACS: no checksum, no firmware waking vector (there is no S3 to wake
+ * from), and a global lock that no firmware ever takes.  Version 1 is the
+ * ACPI 2.0-3.0 layout, matching the FADT. */
+static void build_facs(uint8_t *t)
+{
+	memcpy(t, "FACS", 4);
+	put32(t + 4, FACS_LEN);
+	t[32] = 1;
+}
+
+static void gas_io(uint8_t *p, uint8_t bit_width, uint8_t access, uint64_t port)
+{
+	p[0] = GAS_SYSTEM_IO;
+	p[1] = bit_width;
+	p[2] = 0;			/* bit offset */
+	p[3] = access;
+	put64(p + 4, port);
+}
+
+/* Only the 32-bit block addresses are filled in: the X_ fields stay 0,
+ * which tells the OS to use them (§5.2.9), and ACPICA builds its X_ view
+ * from them. */
+static void build_fadt(uint8_t *t)
+{
+	sdt_header(t, "FACP", FADT_LEN, FADT_REV);
+	put32(t + FADT_FIRMWARE_CTRL, gpa(FACS_OFF));
+	put32(t + FADT_DSDT, gpa(DSDT_OFF));
+	put16(t + FADT_SCI_INT, SCI_IRQ);
+	put32(t + FADT_SMI_CMD, 0);	/* no SMM: ACPI is always enabled */
+	put32(t + FADT_PM1A_EVT_BLK, PM_BASE + PM1_EVT_OFF);
+	put32(t + FADT_PM1A_CNT_BLK, PM_BASE + PM1_CNT_OFF);
+	put32(t + FADT_PM_TMR_BLK, PM_BASE + PM_TMR_OFF);
+	t[FADT_PM1_EVT_LEN] = PM1_EVT_LEN;
+	t[FADT_PM1_CNT_LEN] = PM1_CNT_LEN;
+	t[FADT_PM_TMR_LEN] = PM_TMR_LEN;
+	put16(t + FADT_P_LVL2_LAT, NO_C2_LATENCY);
+	put16(t + FADT_P_LVL3_LAT, NO_C3_LATENCY);
+	t[FADT_CENTURY] = RTC_CENTURY_INDEX;
+	put16(t + FADT_IAPC_BOOT_ARCH, BOOT_LEGACY_DEVICES | BOOT_8042 | BOOT_VGA_NOT_PRESENT |
+				       BOOT_MSI_NOT_SUPPORTED);
+	put32(t + FADT_FLAGS, FLAG_WBINVD | FLAG_PROC_C1 | FLAG_PWR_BUTTON | FLAG_SLP_BUTTON |
+			      FLAG_FIX_RTC | FLAG_RESET_REG_SUP);
+	gas_io(t + FADT_RESET_REG, 8, GAS_ACCESS_BYTE, RESET_PORT);
+	t[FADT_RESET_VALUE] = RESET_VALUE;
+	sdt_checksum(t, FADT_LEN);
+}
+
+/* ---- AML for the DSDT (§20.2) ---- */
+
+/* AML opcodes and prefixes used below (§20.2.2-§20.2.5). */
+#define AML_ZERO	0x00	/* ZeroOp */
+#define AML_ONE		0x01	/* OneOp */
+#define AML_NAME	0x08	/* NameOp: DefName := NameOp NameString DataRefObject */
+#define AML_BYTE	0x0A	/* BytePrefix ByteData */
+#define AML_WORD	0x0B	/* WordPrefix WordData */
+#define AML_DWORD	0x0C	/* DWordPrefix DWordData */
+#define AML_SCOPE	0x10	/* ScopeOp PkgLength NameString TermList */
+#define AML_BUFFER	0x11	/* BufferOp PkgLength BufferSize ByteList */
+#define AML_PACKAGE	0x12	/* PackageOp PkgLength NumElements PackageElementList */
+#define AML_EXT	0x5B	/* ExtOpPrefix */
+#define AML_DEVICE	0x82	/* after ExtOpPrefix: DeviceOp PkgLength NameString TermList */
+
+/* The AML being written: bytes in a fixed buffer; running past its end
+ * is a bug in this file (the DSDT's content is fixed), hence the assert. */
+struct aml {
+	uint8_t *b;
+	size_t n, cap;
+};
+
+static void aml_bytes(struct aml *a, const void *p, size_t len)
+{
+	assert(len <= a->cap - a->n);
+	memcpy(a->b + a->n, p, len);
+	a->n += len;
+}
+
+static void aml_byte(struct aml *a, uint8_t v)
+{
+	aml_bytes(a, &v, 1);
+}
+
+/* A NameSeg is exactly 4 characters, short names padded with '_' (§20.2.2). */
+static void aml_nameseg(struct aml *a, const char seg[4])
+{
+	aml_bytes(a, seg, 4);
+}
+
+/* The shortest Integer encoding (§20.2.3): ZeroOp, OneOp or a prefix. */
+static void aml_integer(struct aml *a, uint32_t v)
+{
+	uint8_t le[4];
+
+	put32(le, v);
+	if (v == 0) {
+		aml_byte(a, AML_ZERO);
+	} else if (v == 1) {
+		aml_byte(a, AML_ONE);
+	} else if (v <= 0xFF) {
+		aml_byte(a, AML_BYTE);
+		aml_bytes(a, le, 1);
+	} else if (v <= 0xFFFF) {
+		aml_byte(a, AML_WORD);
+		aml_bytes(a, le, 2);
+	} else {
+		aml_byte(a, AML_DWORD);
+		aml_bytes(a, le, 4);
+	}
+}
+
+/* A PkgLength goes before its package's contents but counts them, so an
+ * opcode with one is written as: the opcode, pos = aml_open(), the
+ * contents, aml_close(pos), which slides the contents to make room. */
+static size_t aml_open(const struct aml *a)
+{
+	return a->n;
+}
+
+/*
+ * PkgLength (§20.2.4) counts its own bytes too.  Up to 63 it is one byte
+ * holding the length.  Above, the lead byte's bits 7:6 say how many bytes
+ * follow (1-3) and its bits 3:0 hold the low nibble of the length; the
+ * following bytes hold the rest, least significant first.  Everything here
+ * is shorter than DSDT_MAX, under 4 KiB, so one following byte suffices.
+ */
+static void aml_close(struct aml *a, size_t pos)
+{
+	size_t body = a->n - pos;
+	size_t k = body + 1 <= 0x3F ? 1 : 2;
+	size_t total = body + k;
+
+	assert(total <= 0xFFF && k <= a->cap - a->n);
+	memmove(a->b + pos + k, a->b + pos, body);
+	a->n += k;
+	if (k == 1) {
+		a->b[pos] = (uint8_t)total;
+	} else {
+		a->b[pos] = (uint8_t)(0x40 | (total & 0xF));
+		a->b[pos + 1] = (uint8_t)(total >> 4);
+	}
+}
+
+/*
+ * Name (_S5, Package (0x04) { 0x05, 0x05, Zero, Zero }) (§7.3.4.6): SLP_TYPa,
+ * SLP_TYPb and two reserved values.  Encoded:
+ *   08           NameOp
+ *   5F 53 35 5F  NameSeg "_S5_" (the name padded to 4 with '_')
+ *   12           PackageOp
+ *   08           PkgLength: 8 bytes, itself included
+ *   04           NumElements
+ *   0A 05        BytePrefix 5 (SLP_TYPa)
+ *   0A 05        BytePrefix 5 (SLP_TYPb)
+ *   00 00        ZeroOp, ZeroOp
+ */
+static void aml_s5(struct aml *a)
+{
+	size_t pkg;
+
+	aml_byte(a, AML_NAME);
+	aml_nameseg(a, "_S5_");
+	aml_byte(a, AML_PACKAGE);
+	pkg = aml_open(a);
+	aml_byte(a, 4);
+	aml_integer(a, S5_SLP_TYP);
+	aml_integer(a, S5_SLP_TYP);
+	aml_integer(a, 0);
+	aml_integer(a, 0);
+	aml_close(a, pkg);
+}
+
+/* Resource descriptors (§6.4), little-endian.  General flags 0x0C: the
+ * bridge produces the range (bit 0 clear), positive decode, minimum and
+ * maximum fixed. */
+#define RES_IO_PORT		0x47	/* small item: I/O port, 7 bytes follow */
+#define RES_END_TAG		0x79	/* small item: end tag, 1 byte follows */
+#define RES_DWORD_ADDR		0x87	/* large item: DWord address space */
+#define RES_WORD_ADDR		0x88	/* large item: Word address space */
+#define RES_TYPE_MEM		0
+#define RES_TYPE_IO		1
+#define RES_TYPE_BUS		2
+#define RES_PRODUCER_FIXED	0x0C
+#define RES_IO_ENTIRE_RANGE	0x03	/* _RNG: ISA and non-ISA ports */
+#define RES_MEM_RW		0x01	/* read/write, non-cacheable */
+
+static void res_word(struct aml *a, uint8_t type, uint8_t tflags, uint16_t min, uint16_t max)
+{
+	uint8_t d[16] = { RES_WORD_ADDR, 13, 0, type, RES_PRODUCER_FIXED, tflags };
+
+	put16(d + 6, 0);		/* granularity */
+	put16(d + 8, min);
+	put16(d + 10, max);
+	put16(d + 12, 0);		/* translation offset */
+	put16(d + 14, (uint16_t)(max - min + 1));
+	aml_bytes(a, d, sizeof(d));
+}
+
+static void res_dword_mem(struct aml *a, uint32_t min, uint32_t max)
+{
+	uint8_t d[26] = { RES_DWORD_ADDR, 23, 0, RES_TYPE_MEM, RES_PRODUCER_FIXED, RES_MEM_RW };
+
+	put32(d + 6, 0);
+	put32(d + 10, min);
+	put32(d + 14, max);
+	put32(d + 18, 0);
+	put32(d + 22, max - min + 1);
+	aml_bytes(a, d, sizeof(d));
+}
+
+/* IO (Decode16, port, port, 1, len): a fixed range the device consumes. */
+static void res_io(struct aml *a, uint16_t port, uint8_t len)
+{
+	uint8_t d[8] = { RES_IO_PORT, 0x01 /* 16-bit decode */ };
+
+	put16(d + 2, port);
+	put16(d + 4, port);
+	d[6] = 1;			/* alignment */
+	d[7] = len;
+	aml_bytes(a, d, sizeof(d));
+}
+
+#define PCI_CONFIG_PORT	0xCF8
+#define PCI_CONFIG_LEN	8
+/* PCI memory goes from the end of RAM up to 0xFEC00000, where PCs keep the
+ * I/O APIC, the local APIC and the BIOS ROM (none of them in bt today). */
+#define PCI_MMIO_END	0xFEC00000u
+#define PCI_MMIO_ALIGN	0x100000u
+
+/*
+ * Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId ("PNP0A03"))
+ * Name (_UID, Zero) Name (_CRS, ResourceTemplate () { ... }) } }
+ *
+ * With ACPI, Linux scans PCI buses only below a PNP0A03 root bridge in the
+ * namespace (pci_acpi_init then skips the legacy scan of bus 0), so this
+ * is what makes the 440FX and later PCI devices visible.  _CRS gives the
+ * bridge's windows (§6.4.3.5): buses 0-255, the config ports it consumes,
+ * all other I/O ports, and the memory above RAM.  No _PRT yet: no PCI
+ * function has an interrupt pin.
+ */
+static void aml_pci0(struct aml *a, size_t ram_size)
+{
+	/* EisaId ("PNP0A03"): three 5-bit letters ('A' = 1) and four hex
+	 * digits, stored big-endian (§6.1.5): 41 D0 0A 03. */
+	static const uint8_t pnp0a03[4] = { 0x41, 0xD0, 0x0A, 0x03 };
+	uint64_t mmio = ((uint64_t)ram_size + PCI_MMIO_ALIGN - 1) & ~(uint64_t)(PCI_MMIO_ALIGN - 1);
+	size_t scope, dev, buf, size_at;
+	uint8_t end[2] = { RES_END_TAG, 0 };	/* checksum 0: "treat as correct" */
+	struct aml res;
+	uint8_t rbuf[128];
+
+	res = (struct aml){ .b = rbuf, .cap = sizeof(rbuf) };
+	res_word(&res, RES_TYPE_BUS, 0, 0x00, 0xFF);
+	res_io(&res, PCI_CONFIG_PORT, PCI_CONFIG_LEN);
+	res_word(&res, RES_TYPE_IO, RES_IO_ENTIRE_RANGE, 0x0000, PCI_CONFIG_PORT - 1);
+	res_word(&res, RES_TYPE_IO, RES_IO_ENTIRE_RANGE, PCI_CONFIG_PORT + PCI_CONFIG_LEN,
+		 0xFFFF);
+	if (mmio < PCI_MMIO_END)
+		res_dword_mem(&res, (uint32_t)mmio, PCI_MMIO_END - 1);
+	aml_bytes(&res, end, sizeof(end));
+
+	/* "_SB_" alone: the DSDT's code runs in the root scope, so it is
+	 * \_SB without the RootChar (and iasl writes it so too). */
+	aml_byte(a, AML_SCOPE);
+	scope = aml_open(a);
+	aml_nameseg(a, "_SB_");
+
+	aml_byte(a, AML_EXT);
+	aml_byte(a, AML_DEVICE);
+	dev = aml_open(a);
+	aml_nameseg(a, "PCI0");
+
+	aml_byte(a, AML_NAME);
+	aml_nameseg(a, "_HID");
+	aml_byte(a, AML_DWORD);
+	aml_bytes(a, pnp0a03, sizeof(pnp0a03));
+
+	aml_byte(a, AML_NAME);
+	aml_nameseg(a, "_UID");
+	aml_integer(a, 0);
+
+	aml_byte(a, AML_NAME);
+	aml_nameseg(a, "_CRS");
+	aml_byte(a, AML_BUFFER);
+	buf = aml_open(a);
+	size_at = a->n;
+	aml_integer(a, (uint32_t)res.n);
+	assert(a->n - size_at == 2);	/* BytePrefix: the template is < 256 bytes */
+	aml_bytes(a, res.b, res.n);
+	aml_close(a, buf);
+
+	aml_close(a, dev);
+	aml_close(a, scope);
+}
+
+static size_t build_dsdt(uint8_t *t, size_t ram_size)
+{
+	struct aml a = { .b = t + HDR_LEN, .cap = DSDT_MAX - HDR_LEN };
+	uint32_t len;
+
+	aml_s5(&a);
+	aml_pci0(&a, ram_size);
+	len = (uint32_t)(HDR_LEN + a.n);
+	sdt_header(t, "DSDT", len, DSDT_REV);
+	sdt_checksum(t, len);
+	return len;
+}
+
+int devices_acpi_build_tables(uint8_t *ram, size_t ram_size)
+{
+	uint8_t *base;
+
+	if (!ram || ram_size < (size_t)DEVICES_ACPI_TABLES_BASE + DEVICES_ACPI_TABLES_SIZE)
+		return -EINVAL;
+	base = ram + DEVICES_ACPI_TABLES_BASE;
+	memset(base, 0, DEVICES_ACPI_TABLES_SIZE);
+	build_facs(base + FACS_OFF);
+	build_dsdt(base + DSDT_OFF, ram_size);
+	build_fadt(base + FADT_OFF);
+	build_rsdt(base + RSDT_OFF);
+	build_rsdp(base + RSDP_OFF);
+	return 0;
 }
