@@ -9,6 +9,7 @@ pkgs=(
 	libcmocka-dev		# unit tests
 	gcc-multilib		# 32-bit test guests and native reference builds
 	qemu-system-x86		# the oracle: qemu-system-i386 -accel tcg
+	acpica-tools		# iasl/acpiexec: devices_acpi_test checks bt's ACPI tables with them
 )
 
 missing=()
