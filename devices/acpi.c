@@ -9,7 +9,7 @@
 
 /*
  * References: ACPI Specification 6.0, §4.8.3 (fixed hardware registers),
- * §5.2 (tables), §6.4 (resource descriptors), §7.3.4 (\_Sx), §20.2 (AML
+ * §5.2 (tables), §6.4 (resource descriptors), §7.4.2 (\_Sx), §20.2 (AML
  * encoding); Intel 82371SB (PIIX3) datasheet, Reset Control Register (I/O
  * 0CF9h).
  *
@@ -163,7 +163,7 @@ static void acpi_fire(void *s, uint64_t now)
 
 /*
  * SLP_EN written: enter the sleep state SLP_TYP names (§4.8.3.2.1,
- * §7.3.4).  S5 ends bt with status 0, the guest having powered off.  Other
+ * §7.4.2).  S5 ends bt with status 0, the guest having powered off.  Other
  * types are ignored: the DSDT offers no other \_Sx, so an OS that follows
  * it never asks, and bt cannot give back the CPU context that S1-S4 keep.
  */
@@ -373,10 +373,11 @@ void devices_acpi_destroy(struct devices_acpi *a)
 #define HDR_LEN		36		/* the System Description Table Header, §5.2.6 */
 #define RSDT_LEN	(HDR_LEN + 4)	/* one entry: the FADT */
 /*
- * FADT revision 4 (the ACPI 3.0 layout, 244 bytes): the RESET_REG and
- * IAPC_BOOT_ARCH fields need revision 2 or more (Linux ignores both
- * below that), and nothing bt has needs the later fields (SLEEP_CONTROL_REG
- * and SLEEP_STATUS_REG are for hardware-reduced platforms).
+ * FADT revision 4 (the ACPI 3.0 layout, 244 bytes): Linux reads RESET_REG
+ * only from revision 2 and the 8042 boot flag only from revision 3 (its
+ * FADT2_REVISION_ID), the MSI and VGA boot flags are revision 4's, and
+ * nothing bt has needs the later fields (SLEEP_CONTROL_REG and
+ * SLEEP_STATUS_REG are for hardware-reduced platforms).
  */
 #define FADT_LEN	244
 #define FADT_REV	4
@@ -652,7 +653,7 @@ static void aml_close(struct aml *a, size_t pos)
 }
 
 /*
- * Name (_S5, Package (0x04) { 0x05, 0x05, Zero, Zero }) (§7.3.4.6): SLP_TYPa,
+ * Name (_S5, Package (0x04) { 0x05, 0x05, Zero, Zero }) (§7.4.2.6): SLP_TYPa,
  * SLP_TYPb and two reserved values.  Encoded:
  *   08           NameOp
  *   5F 53 35 5F  NameSeg "_S5_" (the name padded to 4 with '_')
@@ -682,10 +683,10 @@ static void aml_s5(struct aml *a)
 /* Resource descriptors (§6.4), little-endian.  General flags 0x0C: the
  * bridge produces the range (bit 0 clear), positive decode, minimum and
  * maximum fixed. */
-#define RES_IO_PORT		0x47	/* small item: I/O port, 7 bytes follow */
-#define RES_END_TAG		0x79	/* small item: end tag, 1 byte follows */
-#define RES_DWORD_ADDR		0x87	/* large item: DWord address space */
-#define RES_WORD_ADDR		0x88	/* large item: Word address space */
+#define RES_IO_PORT		0x47	/* small item, 7 bytes follow: I/O port (§6.4.2.5) */
+#define RES_END_TAG		0x79	/* small item, 1 byte follows: end tag (§6.4.2.9) */
+#define RES_DWORD_ADDR		0x87	/* large item: DWord address space (§6.4.3.5.2) */
+#define RES_WORD_ADDR		0x88	/* large item: Word address space (§6.4.3.5.3) */
 #define RES_TYPE_MEM		0
 #define RES_TYPE_IO		1
 #define RES_TYPE_BUS		2
@@ -802,7 +803,7 @@ static void aml_pci0(struct aml *a, size_t ram_size)
 	aml_close(a, scope);
 }
 
-static size_t build_dsdt(uint8_t *t, size_t ram_size)
+static void build_dsdt(uint8_t *t, size_t ram_size)
 {
 	struct aml a = { .b = t + HDR_LEN, .cap = DSDT_MAX - HDR_LEN };
 	uint32_t len;
@@ -812,7 +813,6 @@ static size_t build_dsdt(uint8_t *t, size_t ram_size)
 	len = (uint32_t)(HDR_LEN + a.n);
 	sdt_header(t, "DSDT", len, DSDT_REV);
 	sdt_checksum(t, len);
-	return len;
 }
 
 int devices_acpi_build_tables(uint8_t *ram, size_t ram_size)

@@ -7,7 +7,7 @@
 
 /*
  * References: PCI Local Bus Specification 3.0, §3.2.2.3.2 (configuration
- * mechanism #1) and §6.2 (the type 0 header); Intel 82441FX PCI and Memory
+ * mechanism #1), §6.1-§6.2 (the type 0 header); Intel 82441FX PCI and Memory
  * Controller (PMC) datasheet, register descriptions (PCICMD, PCISTS,
  * PAM0-PAM6, SMRAM).
  *
@@ -33,7 +33,7 @@
 
 #define CFG_SIZE	256
 
-/* Type 0 header offsets (§6.2). */
+/* Type 0 header offsets (§6.1). */
 enum {
 	CFG_VENDOR = 0x00,
 	CFG_DEVICE = 0x02,
