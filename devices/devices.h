@@ -236,4 +236,50 @@ struct devices_port80;
 struct devices_port80 *devices_port80_create(struct devices_bus *bus, uint16_t base);
 void devices_port80_destroy(struct devices_port80 *p);
 
+/*
+ * PCI configuration mechanism #1: CONFIG_ADDRESS at 0xCF8 (dword accesses
+ * only) and the data window at 0xCFC-0xCFF.  Bus 0 holds an Intel 440FX
+ * host bridge (8086:1237) at 00:00.0; every other function reads all ones.
+ * Ports 0xCF9-0xCFB are left to others (0xCF9: devices_acpi's reset
+ * control register).  `m` may be NULL.
+ */
+struct devices_pci;
+struct devices_pci *devices_pci_create(struct devices_bus *bus, const struct devices_machine *m);
+/* Unregisters the ports, so call it before the bus goes away. */
+void devices_pci_destroy(struct devices_pci *p);
+
+/*
+ * ACPI fixed hardware, as the tables below describe it: PM1a event block at
+ * 0x600 (status, enable), PM1a control at 0x604, the 24-bit PM timer at 0x608
+ * (3.579545 MHz from machine->now_ns), the SCI on IRQ 9 (level, through
+ * machine->set_irq; only TMR_STS can raise it, when TMR_EN is set), and the
+ * PIIX3 reset control register at 0xCF9 (a write with bit 2 set calls
+ * machine->request_reset).  Writing SLP_EN with the S5 sleep type calls
+ * machine->request_exit(ctx, 0): the guest powered off.  Other sleep types
+ * are ignored (one line on stderr).  Adds one bus timer; create fails with
+ * ENOSPC when the bus has none left.
+ */
+struct devices_acpi;
+struct devices_acpi *devices_acpi_create(struct devices_bus *bus, const struct devices_machine *m);
+/* Unregisters the ports and the timer, so call it before the bus goes away. */
+void devices_acpi_destroy(struct devices_acpi *a);
+
+/* Where devices_acpi_build_tables writes: guest physical
+ * [DEVICES_ACPI_TABLES_BASE, + DEVICES_ACPI_TABLES_SIZE), inside the BIOS
+ * area 0xE0000-0xFFFFF, to be reserved (not RAM) in the guest's e820 map.
+ * The RSDP is at its start (for boot_params.acpi_rsdp_addr). */
+#define DEVICES_ACPI_TABLES_BASE	0xE0000u
+#define DEVICES_ACPI_TABLES_SIZE	0x1000u
+#define DEVICES_ACPI_RSDP_ADDR		DEVICES_ACPI_TABLES_BASE
+
+/*
+ * Write the RSDP, RSDT, FADT, FACS and DSDT (with \_S5 and the PCI root
+ * bridge) into guest RAM: `ram` is guest physical address 0 (the physmap),
+ * `ram_size` the bytes of RAM, which also places the PCI memory window
+ * above RAM.  Zeroes the rest of the range.  Returns 0, or -EINVAL if RAM
+ * does not cover the range.  Call it after loading the kernel, and again
+ * after each reload (a guest may have written over the tables).
+ */
+int devices_acpi_build_tables(uint8_t *ram, size_t ram_size);
+
 #endif

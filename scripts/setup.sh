@@ -11,6 +11,7 @@ pkgs=(
 	qemu-system-x86		# the oracle: qemu-system-i386 -accel tcg
 	cpio			# the Linux guest's initramfs (scripts/linux-image.sh)
 	python3			# tests/ttyrun.py: the console checks on a pseudo-terminal
+	acpica-tools		# iasl/acpiexec: devices_acpi_test checks bt's ACPI tables with them
 )
 
 need_root() {
