@@ -1,5 +1,5 @@
 # monitor/: vCPU state, privileged-instruction emulation, guest memory, boot loaders.
-LIB_SRCS   += monitor/guestmem.c monitor/multiboot.c monitor/vcpu.c monitor/operand.c \
+LIB_SRCS   += monitor/guestmem.c monitor/bootfile.c monitor/multiboot.c monitor/vcpu.c monitor/operand.c \
 	      monitor/linear.c monitor/exceptions.c monitor/descriptors.c monitor/cr.c \
 	      monitor/ioport.c monitor/cpuid.c monitor/misc.c monitor/callout.c \
 	      monitor/clock.c monitor/debug.c monitor/task.c \
