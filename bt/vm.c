@@ -133,13 +133,47 @@ static const char *host_lacks(void)
 	return NULL;
 }
 
+/* The kernel as loaded: which boot protocol, and its entry state. */
+struct vm_boot {
+	bool is_linux;
+	struct linux_boot lx;
+	struct multiboot_boot mb;
+};
+
+/* Loads the kernel: a Linux bzImage if it has the boot protocol header,
+ * else a Multiboot kernel (whose loader also reports unreadable files). */
+static int vm_load(struct monitor_vm *vm, const struct bt_options *o, struct vm_boot *b,
+		   char *err, size_t len)
+{
+	int r = monitor_linux_probe(o->kernel);
+
+	b->is_linux = r > 0;
+	if (b->is_linux)
+		return monitor_linux_load(&vm->mem, o->kernel, o->append, o->initrd, &b->lx, err,
+					  len);
+	if (r == 0 && o->initrd) {
+		snprintf(err, len, "--initrd needs a Linux kernel: '%s' has no Linux boot protocol "
+			 "header (bt passes no Multiboot modules)", o->kernel);
+		return -EINVAL;
+	}
+	return monitor_multiboot_load(&vm->mem, o->kernel, o->append, &b->mb, err, len);
+}
+
+static void vm_reset_cpu(struct vcpu *v, const struct vm_boot *b)
+{
+	if (b->is_linux)
+		monitor_vcpu_reset_linux(v, &b->lx);
+	else
+		monitor_vcpu_reset_multiboot(v, &b->mb);
+}
+
 int bt_vm_run(const struct bt_options *o)
 {
 	static struct monitor_vm vm;	/* one per process: it owns [0, 4 GiB) */
 	struct vcpu *v = &vm.cpu;
 	struct runtime rt;
-	struct multiboot_boot boot;
-	char err[256];
+	struct vm_boot boot;
+	char err[512];
 	int status = 1, r;
 
 	const char *lack = host_lacks();
@@ -166,7 +200,7 @@ int bt_vm_run(const struct bt_options *o)
 		}
 		goto out_mem;
 	}
-	r = monitor_multiboot_load(&vm.mem, o->kernel, o->append, &boot, err, sizeof(err));
+	r = vm_load(&vm, o, &boot, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "bt: %s\n", err);
 		goto out_mem;
@@ -221,7 +255,7 @@ int bt_vm_run(const struct bt_options *o)
 	}
 	vm.dump_recent = runtime_dump_recent;
 	vm.dump_ctx = &rt;
-	monitor_vcpu_reset_multiboot(v, &boot);
+	vm_reset_cpu(v, &boot);
 	/* The guest's TSC is the host's: ring-3 code reads it directly. */
 	v->tsc_offset = 0;
 	for (;;) {
@@ -232,14 +266,14 @@ int bt_vm_run(const struct bt_options *o)
 		 * state, the kernel loaded afresh, translations dropped. */
 		runtime_reset(&rt);
 		devices_bus_reset(&vm.bus);
-		r = monitor_multiboot_load(&vm.mem, o->kernel, o->append, &boot, err, sizeof(err));
+		r = vm_load(&vm, o, &boot, err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "bt: reboot: %s\n", err);
 			status = 1;
 			break;
 		}
 		monitor_vcpu_restart(v);
-		monitor_vcpu_reset_multiboot(v, &boot);
+		vm_reset_cpu(v, &boot);
 		monitor_paging_changed(v, false, true);
 	}
 	if (o->stats)
