@@ -181,10 +181,18 @@ putb "$bz" 0x214 '\x00\x00\x10\x00'; putb "$bz" 0x22c '\xff\xff\xff\x7f'
 putb "$bz" 0x230 '\x00\x00\x00\x01\x01'; putb "$bz" 0x238 '\xff\x07'
 putb "$bz" 0x248 '\x94\x00\x00\x00\x00\x08'; putb "$bz" 0x258 '\x00\x00\x00\x01'
 putb "$bz" 0x260 '\x00\x00\x00\x01'
-# The code: cmpl $0x53726448,0x202(%esi); jne 1f; mov %ds,%eax; cmp $0x18,%eax; jne 1f;
-# xor %eax,%eax; out %al,$0xf4; hlt; 1: mov $1,%al; out %al,$0xf4; hlt
-putb "$bz" 0xa00 '\x81\xbe\x02\x02\x00\x00\x48\x64\x72\x53\x75\x0c\x8c\xd8\x83\xf8\x18'
-putb "$bz" 0xa11 '\x75\x05\x31\xc0\xe6\xf4\xf4\xb0\x01\xe6\xf4\xf4'
+# Its code: the entry state below, then with a command line starting with "r" it counts
+# its boots in CMOS byte 0x40 and resets the machine through the i8042 at the first:
+#   cmpl $0x53726448,0x202(%esi); jne 2f; mov %ds,%eax; cmp $0x18,%eax; jne 2f
+#   mov 0x228(%esi),%edx; cmpb $'r',(%edx); jne 1f
+#   mov $0x40,%al; out %al,$0x70; in $0x71,%al; inc %al; mov %al,%bl
+#   mov $0x40,%al; out %al,$0x70; mov %bl,%al; out %al,$0x71
+#   cmp $2,%bl; jae 1f; mov $0xfe,%al; out %al,$0x64; hlt
+#   1: xor %eax,%eax; out %al,$0xf4; hlt; 2: mov $1,%al; out %al,$0xf4; hlt
+putb "$bz" 0xa00 '\x81\xbe\x02\x02\x00\x00\x48\x64\x72\x53\x75\x33\x8c\xd8\x83\xf8\x18'
+putb "$bz" 0xa11 '\x75\x2c\x8b\x96\x28\x02\x00\x00\x80\x3a\x72\x75\x1c\xb0\x40\xe6\x70'
+putb "$bz" 0xa22 '\xe4\x71\xfe\xc0\x88\xc3\xb0\x40\xe6\x70\x88\xd8\xe6\x71\x80\xfb\x02'
+putb "$bz" 0xa33 '\x73\x05\xb0\xfe\xe6\x64\xf4\x31\xc0\xe6\xf4\xf4\xb0\x01\xe6\xf4\xf4'
 cp "$tmp/junk" "$tmp/badbz"
 putb "$tmp/badbz" 0x1fe '\x00\x00\xeb\x6aHdrS'
 expect_error linux-corrupt 1 "^bt: '.*badbz': corrupt bzImage: boot sector flag" \
@@ -286,8 +294,10 @@ expect_run reset:bt-port92-reboot 1 "reset: boot 1\nreset: boot 2\n" \
 
 # --- the Linux 32-bit boot protocol: the synthetic bzImage above checks ESI = boot_params
 # (with "HdrS" at 0x202) and DS = 0x18, and exits through port 0xF4: status 1 if they
-# hold, 3 if not ---
+# hold, 3 if not; with --reboot it is loaded and entered again after a reset ---
 expect_run linux:entry-state 1 "" "$BT" run --kernel "$bz" --append console=ttyS0
+expect_run linux:reset 0 "" "$BT" run --kernel "$bz" --append reboot-test
+expect_run linux:reboot 1 "" "$BT" run --kernel "$bz" --append reboot-test --reboot
 
 echo "tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]
