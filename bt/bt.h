@@ -14,8 +14,10 @@
  */
 #define BT_RUN_OPTIONS(OPT)                                                           \
 	OPT(kernel, STR, "kernel", NULL, 0, 0,                                        \
-	    "Multiboot v1 ELF kernel to boot (required)")                              \
+	    "kernel to boot: a Linux bzImage or a Multiboot v1 ELF (required)")       \
 	OPT(append, STR, "append", "", 0, 0, "kernel command line")                   \
+	OPT(initrd, STR, "initrd", NULL, 0, 0,                                        \
+	    "initial ramdisk for a Linux kernel")                                     \
 	OPT(mem_mib, U64, "mem", 128, 2, 3072, "guest RAM in MiB")                   \
 	OPT(stats, BOOL, "stats", 0, 0, 1, "print translation and exit statistics at exit") \
 	OPT(tu_max_insns, U64, "tu-max-insns", 64, 1, 1024,                            \

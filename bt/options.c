@@ -53,7 +53,8 @@ static const char *metavar(const struct opt_desc *d)
 void bt_options_usage(FILE *f)
 {
 	fprintf(f, "usage: bt run --kernel FILE [options]\n\n"
-		   "Boots a 32-bit Multiboot kernel in a new virtual machine.\n\noptions:\n");
+		   "Boots a 32-bit Linux bzImage or Multiboot kernel in a new virtual machine.\n"
+		   "\noptions:\n");
 	for (size_t i = 0; i < OPT_COUNT; i++) {
 		const struct opt_desc *d = &opt_table[i];
 		char left[64];

@@ -133,13 +133,47 @@ static const char *host_lacks(void)
 	return NULL;
 }
 
+/* The kernel as loaded: which boot protocol, and its entry state. */
+struct vm_boot {
+	bool is_linux;
+	struct linux_boot lx;
+	struct multiboot_boot mb;
+};
+
+/* Loads the kernel: a Linux bzImage if it has the boot protocol header,
+ * else a Multiboot kernel (whose loader also reports unreadable files). */
+static int vm_load(struct monitor_vm *vm, const struct bt_options *o, struct vm_boot *b,
+		   char *err, size_t len)
+{
+	int r = monitor_linux_probe(o->kernel);
+
+	b->is_linux = r > 0;
+	if (b->is_linux)
+		return monitor_linux_load(&vm->mem, o->kernel, o->append, o->initrd, &b->lx, err,
+					  len);
+	if (r == 0 && o->initrd) {
+		snprintf(err, len, "--initrd needs a Linux kernel: '%s' has no Linux boot protocol "
+			 "header (bt passes no Multiboot modules)", o->kernel);
+		return -EINVAL;
+	}
+	return monitor_multiboot_load(&vm->mem, o->kernel, o->append, &b->mb, err, len);
+}
+
+static void vm_reset_cpu(struct vcpu *v, const struct vm_boot *b)
+{
+	if (b->is_linux)
+		monitor_vcpu_reset_linux(v, &b->lx);
+	else
+		monitor_vcpu_reset_multiboot(v, &b->mb);
+}
+
 int bt_vm_run(const struct bt_options *o)
 {
 	static struct monitor_vm vm;	/* one per process: it owns [0, 4 GiB) */
 	struct vcpu *v = &vm.cpu;
 	struct runtime rt;
-	struct multiboot_boot boot;
-	char err[256];
+	struct vm_boot boot;
+	char err[512];
 	int status = 1, r;
 
 	const char *lack = host_lacks();
@@ -166,7 +200,7 @@ int bt_vm_run(const struct bt_options *o)
 		}
 		goto out_mem;
 	}
-	r = monitor_multiboot_load(&vm.mem, o->kernel, o->append, &boot, err, sizeof(err));
+	r = vm_load(&vm, o, &boot, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "bt: %s\n", err);
 		goto out_mem;
@@ -200,11 +234,18 @@ int bt_vm_run(const struct bt_options *o)
 								   &vm.machine);
 	struct devices_debugexit *dbg = devices_debugexit_create(&vm.bus, 0xf4, &vm.machine);
 	struct devices_port80 *p80 = devices_port80_create(&vm.bus, 0x80);
-	if (!vm.pic || !pit || !rtc || !kbc || !p92 || !com1 || !dbg || !p80) {
+	struct devices_pci *pci = devices_pci_create(&vm.bus, &vm.machine);
+	struct devices_acpi *acpi = devices_acpi_create(&vm.bus, &vm.machine);
+	if (!vm.pic || !pit || !rtc || !kbc || !p92 || !com1 || !dbg || !p80 || !pci || !acpi) {
 		fprintf(stderr, "bt: cannot create the PC devices: %s\n", strerror(errno));
 		goto out_dev;
 	}
 	fill_cmos(rtc, vm.mem.size);
+	r = devices_acpi_build_tables(vm.mem.physmap, vm.mem.size);
+	if (r < 0) {
+		fprintf(stderr, "bt: cannot build the ACPI tables: %s\n", strerror(-r));
+		goto out_dev;
+	}
 	vm_kbc = kbc;
 	vm_p92 = p92;
 
@@ -229,7 +270,7 @@ int bt_vm_run(const struct bt_options *o)
 		goto out_rt;
 	}
 
-	monitor_vcpu_reset_multiboot(v, &boot);
+	vm_reset_cpu(v, &boot);
 	/* The guest's TSC is the host's: ring-3 code reads it directly. */
 	v->tsc_offset = 0;
 	for (;;) {
@@ -240,14 +281,15 @@ int bt_vm_run(const struct bt_options *o)
 		 * state, the kernel loaded afresh, translations dropped. */
 		runtime_reset(&rt);
 		devices_bus_reset(&vm.bus);
-		r = monitor_multiboot_load(&vm.mem, o->kernel, o->append, &boot, err, sizeof(err));
+		r = vm_load(&vm, o, &boot, err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "bt: reboot: %s\n", err);
 			status = 1;
 			break;
 		}
+		devices_acpi_build_tables(vm.mem.physmap, vm.mem.size);	/* cannot fail twice */
 		monitor_vcpu_restart(v);
-		monitor_vcpu_reset_multiboot(v, &boot);
+		vm_reset_cpu(v, &boot);
 		monitor_paging_changed(v, false, true);
 	}
 	bt_console_destroy(console);	/* the terminal back before anything else is said */
@@ -256,6 +298,10 @@ int bt_vm_run(const struct bt_options *o)
 out_rt:
 	runtime_destroy(&rt);
 out_dev:
+	if (acpi)
+		devices_acpi_destroy(acpi);
+	if (pci)
+		devices_pci_destroy(pci);
 	if (com1)
 		devices_uart16550_destroy(com1);
 	if (dbg)

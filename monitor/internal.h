@@ -161,4 +161,27 @@ int monitor_load_cs(struct vcpu *v, uint16_t sel, uint32_t eip);
 /* Fills a segment's hidden cache from descriptor d. */
 void monitor_seg_cache(struct vcpu *v, int s, uint16_t sel, uint64_t d);
 
+/* Host files the boot loaders read (bootfile.c).  Errors are one line in
+ * err: "cannot open kernel 'PATH': why", "'PATH': not a regular file", ...
+ * with `what` ("kernel", "initrd") naming the file's role. */
+struct monitor_bootfile {
+	const char *path, *what;
+	int fd;
+	uint64_t size;
+};
+/* "'PATH': message" into err, the loaders' form for what is wrong in a file. */
+void monitor_bootfile_err(char *err, size_t errlen, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Opens a regular file of at most KVIEW_SIZE bytes.  Returns 0 or -errno. */
+int monitor_bootfile_open(struct monitor_bootfile *f, const char *path, const char *what,
+			  char *err, size_t errlen);
+/* Reads up to n bytes from offset 0; returns the count (less if the file
+ * shrank) or -errno. */
+int64_t monitor_bootfile_read(struct monitor_bootfile *f, void *dst, uint64_t n, char *err,
+			      size_t errlen);
+void monitor_bootfile_close(struct monitor_bootfile *f);
+/* The whole file in a malloc'ed buffer (freed by the caller). */
+int monitor_bootfile_slurp(const char *path, const char *what, uint8_t **buf, uint64_t *size,
+			   char *err, size_t errlen);
+
 #endif

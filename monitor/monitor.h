@@ -299,6 +299,29 @@ struct multiboot_boot {
 int monitor_multiboot_load(struct guestmem *gm, const char *path, const char *cmdline,
 			   struct multiboot_boot *out, char *err, size_t errlen);
 
+/* ---- the Linux boot protocol (monitor/linuxboot.c) ---- */
+
+/* A bzImage loaded for the 32-bit boot protocol (Documentation/arch/x86/boot.rst). */
+struct linux_boot {
+	uint32_t entry;		/* code32_start: the protected-mode code at 1 MiB */
+	uint32_t boot_params;	/* guest physical address of the zero page: ESI */
+	uint32_t gdt_base;	/* the boot GDT with __BOOT_CS (0x10), __BOOT_DS (0x18) */
+	uint16_t gdt_limit;
+	uint16_t version;	/* boot protocol, 0x020f for 2.15 */
+	uint32_t kernel_end;	/* end of the protected-mode code */
+	uint32_t decomp_start, decomp_end;	/* where it decompresses itself */
+	uint32_t initrd_start, initrd_size;	/* 0, 0: no initrd */
+};
+
+/* 1 if the file has a Linux boot protocol header ("HdrS" at 0x202), 0 if
+ * not, -errno if it cannot be opened (the caller's loader then says why). */
+int monitor_linux_probe(const char *path);
+/* Loads the bzImage at path, the initrd (NULL: none) and the command line,
+ * and builds boot_params.  Returns 0, or -errno with a one-line message in
+ * err; guest RAM is untouched if the kernel or the command line is refused. */
+int monitor_linux_load(struct guestmem *gm, const char *path, const char *cmdline,
+		       const char *initrd, struct linux_boot *out, char *err, size_t errlen);
+
 /* ---- the machine (monitor/vm.c) ---- */
 
 #include "devices/devices.h"
@@ -411,6 +434,10 @@ int monitor_clock_remove_input(struct monitor_vm *vm, struct monitor_input *in);
 /* Multiboot entry state (Multiboot 0.6.96, 3.2): flat 4 GiB segments,
  * CR0.PE=1, paging off, IF=0, EAX=magic, EBX=info. */
 void monitor_vcpu_reset_multiboot(struct vcpu *v, const struct multiboot_boot *b);
+/* Linux 32-bit boot protocol entry state (boot.rst, "32-bit Boot Protocol"):
+ * the same flat segments from b's GDT, IDTR limit 0, ESI = boot_params,
+ * EIP = code32_start, other registers 0. */
+void monitor_vcpu_reset_linux(struct vcpu *v, const struct linux_boot *b);
 /* Clears the run state (stop, pending events, shadows) for a machine
  * reset; the architectural state is set by the next reset_* call. */
 void monitor_vcpu_restart(struct vcpu *v);

@@ -1,16 +1,12 @@
 /* Multiboot v1 loader (spec 0.6.96): ELF32 and a.out-kludge kernels, multiboot_info in guest RAM. */
-#include "monitor/monitor.h"
+#include "monitor/internal.h"
 
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Multiboot header (spec 3.1.1). */
 #define MB_HEADER_MAGIC   0x1BADB002u
@@ -60,23 +56,7 @@ struct mb_image {
 	size_t errlen;
 };
 
-static void set_err(struct mb_image *im, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void set_err(struct mb_image *im, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!im->err || im->errlen == 0)
-		return;
-	n = snprintf(im->err, im->errlen, "'%s': ", im->path);
-	if (n < 0 || (size_t)n >= im->errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(im->err + n, im->errlen - n, fmt, ap);
-	va_end(ap);
-}
+#define set_err(im, ...) monitor_bootfile_err((im)->err, (im)->errlen, (im)->path, __VA_ARGS__)
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -104,70 +84,6 @@ static void fmt_ram(char *buf, size_t len, uint64_t size)
 		snprintf(buf, len, "%" PRIu64 " MiB", size >> 20);
 	else
 		snprintf(buf, len, "%" PRIu64 " KiB", size >> 10);
-}
-
-static int read_file(const char *path, struct mb_image *im, uint8_t **buf_out)
-{
-	struct stat st;
-	uint8_t *buf = NULL;
-	uint64_t got = 0;
-	int fd, ret;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(im->err, im->errlen, "cannot open kernel '%s': %s", path, strerror(-ret));
-		return ret;
-	}
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		snprintf(im->err, im->errlen, "cannot stat kernel '%s': %s", path, strerror(-ret));
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = -EINVAL;
-		set_err(im, "not a regular file");
-		goto out_close;
-	}
-	/* Guest RAM is at most 4 GiB, so a bigger file cannot be a kernel we
-	 * can load; the bound also keeps the size arithmetic below in range. */
-	if ((uint64_t)st.st_size > KVIEW_SIZE) {
-		ret = -EFBIG;
-		set_err(im, "file is too large to be a kernel");
-		goto out_close;
-	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		ret = -ENOMEM;
-		set_err(im, "out of memory reading the kernel");
-		goto out_close;
-	}
-	while (got < (uint64_t)st.st_size) {
-		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			snprintf(im->err, im->errlen, "cannot read kernel '%s': %s", path,
-				 strerror(-ret));
-			goto out_free;
-		}
-		if (n == 0)
-			break;	/* shrank under us: treat what we have as the file */
-		got += (uint64_t)n;
-	}
-	close(fd);
-	im->data = buf;
-	im->size = got;
-	*buf_out = buf;
-	return 0;
-
-out_free:
-	free(buf);
-out_close:
-	close(fd);
-	return ret;
 }
 
 /*
@@ -498,9 +414,10 @@ int monitor_multiboot_load(struct guestmem *gm, const char *path, const char *cm
 	}
 	im.err[0] = '\0';
 
-	ret = read_file(path, &im, &buf);
+	ret = monitor_bootfile_slurp(path, "kernel", &buf, &im.size, im.err, im.errlen);
 	if (ret < 0)
 		return ret;
+	im.data = buf;
 	ret = find_header(&im, &hoff);
 	if (ret < 0)
 		goto out_free;

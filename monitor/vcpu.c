@@ -38,21 +38,18 @@ static void set_flat(struct vcpu *v, int s, uint16_t sel, uint16_t attr)
 	v->seg_base[s] = 0;
 }
 
-void monitor_vcpu_reset_multiboot(struct vcpu *v, const struct multiboot_boot *b)
+/* What Multiboot and the Linux 32-bit boot protocol both start with:
+ * CR0.PE=1, paging off, IF=0, flat 4 GiB segments, registers 0.  The
+ * selectors are QEMU's (CS 0x10, data 0x18), which Linux requires. */
+static void reset_flat(struct vcpu *v, uint32_t eip)
 {
 	memset(v->regs, 0, sizeof(v->regs));
-	v->regs[R_EAX] = MULTIBOOT_BOOTLOADER_MAGIC;
-	v->regs[R_EBX] = b->mbi;
-	v->eip = b->entry;
+	v->eip = eip;
 	vcpu_set_eflags(v, EFL_FIX1);
-	/* Selectors as QEMU's Multiboot loader leaves them; the spec only
-	 * promises flat segments, and the guest must load its own GDT. */
 	set_flat(v, S_CS, 0x10, 0xc09b);	/* 32-bit, present, DPL 0, code, accessed */
 	for (int s = 0; s < S_NSEG; s++)
 		if (s != S_CS)
 			set_flat(v, s, 0x18, 0xc093);
-	v->gdtr = (struct vcpu_dtr){ 0, 0 };
-	v->idtr = (struct vcpu_dtr){ 0, 0x3ff };
 	v->ldtr = (struct vcpu_segment){ 0 };
 	v->tr = (struct vcpu_segment){ .attr = 0x8b, .limit = 0xffff };
 	v->cr0 = CR0_PE | CR0_ET;
@@ -62,6 +59,28 @@ void monitor_vcpu_reset_multiboot(struct vcpu *v, const struct multiboot_boot *b
 	v->dr[7] = 0x400;
 	v->pat = 0x0007040600070406ull;	/* power-on PAT (SDM vol. 3, 12.12.4) */
 	v->cpl = 0;
+}
+
+void monitor_vcpu_reset_multiboot(struct vcpu *v, const struct multiboot_boot *b)
+{
+	reset_flat(v, b->entry);
+	v->regs[R_EAX] = MULTIBOOT_BOOTLOADER_MAGIC;
+	v->regs[R_EBX] = b->mbi;
+	/* The spec only promises flat segments: the guest loads its own GDT. */
+	v->gdtr = (struct vcpu_dtr){ 0, 0 };
+	v->idtr = (struct vcpu_dtr){ 0, 0x3ff };
+}
+
+void monitor_vcpu_reset_linux(struct vcpu *v, const struct linux_boot *b)
+{
+	reset_flat(v, b->entry);
+	/* "%esi must hold the base address of the struct boot_params; %ebp,
+	 * %edi and %ebx must be zero" (boot.rst, 32-bit Boot Protocol). */
+	v->regs[R_ESI] = b->boot_params;
+	/* A GDT "must be loaded" with __BOOT_CS and __BOOT_DS; no IDT: an
+	 * exception before the kernel sets one up is a triple fault. */
+	v->gdtr = (struct vcpu_dtr){ b->gdt_base, b->gdt_limit };
+	v->idtr = (struct vcpu_dtr){ 0, 0 };
 }
 
 void monitor_vcpu_restart(struct vcpu *v)

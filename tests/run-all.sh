@@ -168,6 +168,47 @@ expect_error mem-too-big 2 "^bt: --mem 5000 is out of range" "$BT" run --kernel 
 expect_error mem-too-small 2 "^bt: --mem 1 is out of range" "$BT" run --kernel "$G/hello.elf" --mem 1
 expect_error no-kernel 2 "^bt: run needs --kernel" "$BT" run
 expect_error unknown-option 2 "^bt: unknown option" "$BT" run --frobnicate
+# Linux bzImages (monitor/linuxboot.c): a synthetic one built here, protocol 2.15, 4 setup
+# sectors, 4 KiB of protected-mode code decompressing into 16-32 MiB; its code (run
+# below) checks the 32-bit boot protocol's entry state.
+# putb FILE OFFSET BYTES: writes printf-escaped BYTES at OFFSET.
+putb() { printf "$3" | dd of="$1" bs=1 seek=$(($2)) conv=notrunc status=none; }
+bz=$tmp/bz
+head -c $((5 * 512 + 4096)) /dev/zero >"$bz"
+putb "$bz" 0x1f1 '\x04'; putb "$bz" 0x1f4 '\x00\x01'; putb "$bz" 0x1fe '\x55\xaa'
+putb "$bz" 0x200 '\xeb\x6aHdrS\x0f\x02'; putb "$bz" 0x211 '\x01'
+putb "$bz" 0x214 '\x00\x00\x10\x00'; putb "$bz" 0x22c '\xff\xff\xff\x7f'
+putb "$bz" 0x230 '\x00\x00\x00\x01\x01'; putb "$bz" 0x238 '\xff\x07'
+putb "$bz" 0x248 '\x94\x00\x00\x00\x00\x08'; putb "$bz" 0x258 '\x00\x00\x00\x01'
+putb "$bz" 0x260 '\x00\x00\x00\x01'
+# Its code: the entry state below, then with a command line starting with "r" it counts
+# its boots in CMOS byte 0x40 and resets the machine through the i8042 at the first:
+#   cmpl $0x53726448,0x202(%esi); jne 2f; mov %ds,%eax; cmp $0x18,%eax; jne 2f
+#   mov 0x228(%esi),%edx; cmpb $'r',(%edx); jne 1f
+#   mov $0x40,%al; out %al,$0x70; in $0x71,%al; inc %al; mov %al,%bl
+#   mov $0x40,%al; out %al,$0x70; mov %bl,%al; out %al,$0x71
+#   cmp $2,%bl; jae 1f; mov $0xfe,%al; out %al,$0x64; hlt
+#   1: xor %eax,%eax; out %al,$0xf4; hlt; 2: mov $1,%al; out %al,$0xf4; hlt
+putb "$bz" 0xa00 '\x81\xbe\x02\x02\x00\x00\x48\x64\x72\x53\x75\x33\x8c\xd8\x83\xf8\x18'
+putb "$bz" 0xa11 '\x75\x2c\x8b\x96\x28\x02\x00\x00\x80\x3a\x72\x75\x1c\xb0\x40\xe6\x70'
+putb "$bz" 0xa22 '\xe4\x71\xfe\xc0\x88\xc3\xb0\x40\xe6\x70\x88\xd8\xe6\x71\x80\xfb\x02'
+putb "$bz" 0xa33 '\x73\x05\xb0\xfe\xe6\x64\xf4\x31\xc0\xe6\xf4\xf4\xb0\x01\xe6\xf4\xf4'
+cp "$tmp/junk" "$tmp/badbz"
+putb "$tmp/badbz" 0x1fe '\x00\x00\xeb\x6aHdrS'
+expect_error linux-corrupt 1 "^bt: '.*badbz': corrupt bzImage: boot sector flag" \
+	"$BT" run --kernel "$tmp/badbz"
+head -c 4000 "$bz" >"$tmp/shortbz"
+expect_error linux-truncated 1 "^bt: '.*shortbz': truncated bzImage: syssize says 0x1000 bytes" \
+	"$BT" run --kernel "$tmp/shortbz"
+expect_error linux-missing-initrd 1 "^bt: cannot open initrd '/nonexistent': No such file" \
+	"$BT" run --kernel "$bz" --initrd /nonexistent
+expect_error linux-ram-too-small 1 "beyond the 16 MiB of guest RAM: use --mem 32 or more$" \
+	"$BT" run --kernel "$bz" --mem 16
+truncate -s 20M "$tmp/initrd"
+expect_error linux-initrd-too-big 1 "^bt: initrd '.*initrd' .* use --mem 52 or more$" \
+	"$BT" run --kernel "$bz" --initrd "$tmp/initrd" --mem 32
+expect_error multiboot-initrd 1 "^bt: --initrd needs a Linux kernel" \
+	"$BT" run --kernel "$G/hello.elf" --initrd "$tmp/initrd"
 # A triple fault stops bt with the guest's registers and status 3; EIP is the INT3.
 int3=$(nm "$G/triple.elf" >/dev/null 2>&1 && objdump -d "$G/triple.elf" | awk '/\tint3/ { sub(":", "", $1); print $1; exit }')
 expect_error triple-fault 3 "triple fault.*" "$BT" run --kernel "$G/triple.elf"
@@ -334,6 +375,12 @@ for vmm in ${LINUX_VMMS-qemu bt}; do
 	fi
 	bad "linux:$vmm" "$why" "$tmp/linux.detail"
 done
+# --- the Linux 32-bit boot protocol: the synthetic bzImage above checks ESI = boot_params
+# (with "HdrS" at 0x202) and DS = 0x18, and exits through port 0xF4: status 1 if they
+# hold, 3 if not; with --reboot it is loaded and entered again after a reset ---
+expect_run linux:entry-state 1 "" "$BT" run --kernel "$bz" --append console=ttyS0
+expect_run linux:reset 0 "" "$BT" run --kernel "$bz" --append reboot-test
+expect_run linux:reboot 1 "" "$BT" run --kernel "$bz" --append reboot-test --reboot
 
 echo "tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]
