@@ -20,7 +20,7 @@
  * Held back until they are virtualized: SSE3 and later, XSAVE/AVX, SEP
  * (SYSENTER, with ring 3), APIC, VME, DE (I/O breakpoints), MCE/MCA, CLFSH.
  * Leaf 1 ECX is 0: no SSE3+, no hypervisor bit (bt is not a paravirtual host).
- * Leaf 0x15 gives the TSC frequency (the guest's TSC is the host's), so
+ * Leaves 0x15 and 0x16 give the TSC and CPU frequencies (the guest's TSC is the host's), so
  * Linux knows it without calibrating against the PIT (which, through
  * callouts, would be slow and noisy); leaves 2-0x14 are all zero (no cache
  * or topology descriptors, no MONITOR, no structured extended features).
@@ -81,7 +81,7 @@ void monitor_cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	memset(r, 0, 4 * sizeof(uint32_t));
 	switch (leaf) {
 	case 0:
-		r[0] = 0x15;
+		r[0] = 0x16;
 		memcpy(&r[1], "Genu", 4);	/* EBX EDX ECX spell the vendor */
 		memcpy(&r[3], "ineI", 4);
 		memcpy(&r[2], "ntel", 4);
@@ -104,6 +104,13 @@ void monitor_cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 			r[1] = 1;
 			r[2] = (uint32_t)tsc_hz();
 		}
+		break;
+	case 0x16:
+		/* Base and maximum frequency in MHz, bus 100 MHz (SDM vol. 2,
+		 * CPUID leaf 16H): Linux takes the CPU's rate from here instead of
+		 * timing the PIT. */
+		r[0] = r[1] = (uint32_t)(tsc_hz() / 1000000u);
+		r[2] = tsc_hz() ? 100 : 0;
 		break;
 	case 0x80000000:
 		r[0] = 0x80000008;

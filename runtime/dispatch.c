@@ -182,9 +182,18 @@ int runtime_run(struct runtime *rt)
 		v->shadow = false;
 		v->shadow_ss = false;
 		v->delivered = false;
+		uint32_t eip_before = v->eip;
 		int why = runtime_enter(v, tcache_xaddr(&rt->tc, u->code_off));
-		if (transient)
+		if (transient) {
 			tcache_invalidate_unit(&rt->tc, u);
+			/* A host fault resolved without a guest exception (the
+			 * first write to the page, which sets D) retries the
+			 * instruction: still alone and protecting nothing, or
+			 * an ordinary unit would write-protect the page it is
+			 * writing (a memcpy patching code in its own page). */
+			if (why == EXIT_FAULT && !v->exc_pending && v->eip == eip_before)
+				v->transient_next = true;
+		}
 		rt->exits[why < EXIT_NREASONS ? why : EXIT_NONE]++;
 		switch (why) {
 		case EXIT_LINK: {

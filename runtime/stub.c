@@ -326,12 +326,25 @@ static bool matches(const struct seccomp_notif *n, const struct stub_map *m)
 static int answer_one(struct runtime_stub *s, const struct stub_map *want, int timeout_ms)
 {
 	struct pollfd p = { .fd = s->listener, .events = POLLIN };
-	if (poll(&p, 1, timeout_ms) <= 0)
+	/* The clock's timer signal interrupts the wait (EINTR) at every
+	 * device deadline: wait again for what is left. */
+	uint64_t until = now_ns() + (uint64_t)timeout_ms * 1000000u;
+	int r;
+	for (;;) {
+		uint64_t now = now_ns();
+		int left = now >= until ? 0 : (int)((until - now + 999999) / 1000000);
+		r = poll(&p, 1, left);
+		if (r >= 0 || errno != EINTR)
+			break;
+	}
+	if (r <= 0)
 		return -1;
 	struct seccomp_notif req;
 	struct seccomp_notif_resp resp;
 	memset(&req, 0, sizeof(req));
-	if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+	while ((r = ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &req)) < 0 && errno == EINTR)
+		memset(&req, 0, sizeof(req));
+	if (r < 0)
 		return -1;
 	s->notifications++;
 	memset(&resp, 0, sizeof(resp));
