@@ -163,11 +163,11 @@ int runtime_run(struct runtime *rt)
 		if (single && monitor_debug_before(v))
 			continue;	/* an instruction breakpoint: #DB before it runs */
 		if (!single && mode != rt->ibl_mode) {
-			/* IBL entries are keyed by EIP only: valid for one mode.
-			 * Single-instruction units never use the table, so the
+			/* IBL entries are keyed by EIP only: each mode has its
+			 * table.  Single-instruction units never use one, so the
 			 * short trips into that mode (an STI shadow, a step)
-			 * keep it. */
-			tcache_ibl_reset(&rt->tc);
+			 * keep the current. */
+			rt->v->ibl_table = (uint64_t)(uintptr_t)tcache_ibl_select(&rt->tc, mode);
 			rt->ibl_mode = mode;
 		}
 		struct tcache_unit *u = transient ? transient_unit(rt, v->eip, mode)

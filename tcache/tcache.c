@@ -42,8 +42,13 @@ int tcache_init(struct tcache *tc, size_t size)
 	tc->page_mask = (1u << 14) - 1;
 	tc->page_hash = calloc(tc->page_mask + 1, sizeof(*tc->page_hash));
 	tc->ibl_entries = 1u << TCACHE_IBL_BITS;
-	tc->ibl = aligned_alloc(64, sizeof(*tc->ibl) * tc->ibl_entries);
-	if (!tc->hash || !tc->page_hash || !tc->ibl) {
+	bool ibl_ok = true;
+	for (int i = 0; i < TCACHE_IBL_TABLES; i++) {
+		tc->ibl_tables[i] = aligned_alloc(64, sizeof(*tc->ibl) * tc->ibl_entries);
+		ibl_ok &= tc->ibl_tables[i] != NULL;
+	}
+	tc->ibl = tc->ibl_tables[0];
+	if (!tc->hash || !tc->page_hash || !ibl_ok) {
 		err = -ENOMEM;
 		goto out_w;
 	}
@@ -51,7 +56,8 @@ int tcache_init(struct tcache *tc, size_t size)
 out_w:
 	free(tc->hash);
 	free(tc->page_hash);
-	free(tc->ibl);
+	for (int i = 0; i < TCACHE_IBL_TABLES; i++)
+		free(tc->ibl_tables[i]);
 	munmap(tc->w, size);
 out_x:
 	munmap(tc->x, size);
@@ -74,7 +80,8 @@ void tcache_destroy(struct tcache *tc)
 	arena_free(tc);
 	free(tc->hash);
 	free(tc->page_hash);
-	free(tc->ibl);
+	for (int i = 0; i < TCACHE_IBL_TABLES; i++)
+		free(tc->ibl_tables[i]);
 	free(tc->units);
 	munmap(tc->w, tc->size);
 	munmap(tc->x, tc->size);
@@ -273,11 +280,7 @@ void tcache_invalidate_unit(struct tcache *tc, struct tcache_unit *u)
 	tcache_unlink_incoming(tc, u);
 	hash_remove(tc, u);
 	/* An indirect branch may still point at it. */
-	struct tcache_ibl_entry *e = &tc->ibl[tcache_ibl_index(u->eip) & (tc->ibl_entries - 1)];
-	if (e->neg_eip == 0u - u->eip && e->host == tcache_xaddr(tc, u->code_off)) {
-		e->neg_eip = 0;
-		e->host = tc->ibl_miss_stub;
-	}
+	tcache_ibl_forget(tc, u->eip, tcache_xaddr(tc, u->code_off));
 	tc->st.invalidations++;
 }
 

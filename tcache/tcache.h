@@ -84,6 +84,9 @@ struct tcache_stats {
  * address code runs from; `w` (read+write) is the only address it is
  * written through, so no page is ever writable and executable at once.
  */
+/* Indirect-branch lookup tables kept, one per recent translation mode. */
+#define TCACHE_IBL_TABLES 4
+
 struct tcache {
 	int fd;
 	uint8_t *x, *w;
@@ -95,8 +98,12 @@ struct tcache {
 	size_t nunits, units_cap;
 	/* Metadata arena: chunks freed wholesale on flush. */
 	struct tcache_chunk *arena;
-	/* Indirect-branch lookup table, see tcache/ibl.c. */
+	/* Indirect-branch lookup tables, one per recent translation mode;
+	 * ibl is the current one (see tcache/ibl.c). */
 	struct tcache_ibl_entry *ibl;
+	struct tcache_ibl_entry *ibl_tables[TCACHE_IBL_TABLES];
+	uint32_t ibl_modes[TCACHE_IBL_TABLES];
+	uint64_t ibl_used[TCACHE_IBL_TABLES], ibl_clock;
 	uint32_t ibl_entries;
 	uint64_t ibl_miss_stub;	/* x address empty IBL entries point at */
 	/* Units by guest physical page: hash buckets of arena nodes. */
@@ -168,7 +175,13 @@ void tcache_for_nonglobal(struct tcache *tc, void (*fn)(void *ctx, struct tcache
 /* Patches the rel32 at cache offset rel32_off to reach x address target. */
 void tcache_patch_rel32(struct tcache *tc, uint32_t rel32_off, uint64_t target);
 
+/* Empties every table. */
 void tcache_ibl_reset(struct tcache *tc);
+/* Makes tc->ibl the table of `mode` (the least recently used one, emptied,
+ * if none has it yet); returns it. */
+struct tcache_ibl_entry *tcache_ibl_select(struct tcache *tc, uint32_t mode);
+/* Removes eip -> host from every table. */
+void tcache_ibl_forget(struct tcache *tc, uint32_t eip, uint64_t host);
 void tcache_ibl_insert(struct tcache *tc, uint32_t eip, uint64_t host);
 
 #endif
