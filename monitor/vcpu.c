@@ -144,6 +144,8 @@ uint32_t monitor_tmode(struct vcpu *v)
 	}
 	if (v->cpl)
 		m |= TMODE_CPLNZ;
+	if (v->tsc_offset)
+		m |= TMODE_TSC_OFFSET;
 	/* One instruction at a time while anything must be checked between
 	 * instructions: TF, breakpoints, RF (cleared after one instruction),
 	 * an interrupt shadow. */

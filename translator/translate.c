@@ -240,6 +240,13 @@ static bool translate_insn(struct tctx *c, const struct translator_insn *in)
 		 * limited SS the monitor runs these (rare) instead. */
 		return tctx_callout(c, CO_STACK, in) && tctx_exit_checked(c, c->next_eip);
 	}
+	if (in->zi.mnemonic == ZYDIS_MNEMONIC_RDTSC && !(c->mode & (TMODE_CPLNZ | TMODE_TSC_OFFSET))) {
+		/* At CPL 0 CR4.TSD does not apply (SDM vol. 2, RDTSC) and the
+		 * guest's TSC is the host's: the instruction itself.  (Linux
+		 * reads it millions of times while booting.)  RDTSCP stays a
+		 * callout: its ECX is the guest's IA32_TSC_AUX. */
+		return tr_ident(c, in, row);
+	}
 	switch (row->rule) {
 	case TR_COPY: case TR_INCDEC: case TR_STRING: case TR_NOREP:
 		return tr_ident(c, in, row);

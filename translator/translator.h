@@ -131,6 +131,9 @@ struct translator_callout {
 /* The (single) instruction's memory operand is redirected through the
  * physmap: a page-table write or a page the host cannot map. */
 #define TMODE_REDIRECT   (1u << 23)
+/* The guest TSC is not the host's (the guest wrote IA32_TSC): RDTSC is a
+ * callout even at CPL 0, where otherwise it is copied. */
+#define TMODE_TSC_OFFSET (1u << 24)
 #define TMODE_SS_NONFLAT (TMODE_SEGBASE(S_SS_INDEX) | TMODE_SEGLIMIT(S_SS_INDEX))
 #define S_SS_INDEX 2
 

@@ -533,6 +533,23 @@ static void test_endbr32_when_classified_is_a_nop(void **state)
 	assert_string_equal(translator_classify(&in)->name, "nop");
 }
 
+/* RDTSC is the host's at CPL 0 with no TSC offset; a callout otherwise. */
+static void test_rdtsc_when_cpl0_without_offset_is_copied(void **state)
+{
+	static struct host h;
+	(void)state;
+	load_guest("0f 31 90");
+	tcache_flush(&tc);
+	disassemble(&h, translate(0));
+	expect_text(&h, "rdtsc");
+	tcache_flush(&tc);
+	disassemble(&h, translate(TMODE_TSC_OFFSET));
+	expect_no_text(&h, "rdtsc");
+	tcache_flush(&tc);
+	disassemble(&h, translate(TMODE_CPLNZ));
+	expect_no_text(&h, "rdtsc");
+}
+
 static void test_sti_exit_when_translated_chains_past_the_check(void **state)
 {
 	(void)state;
@@ -702,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_popcnt_when_classified_is_ud_not_fpu),
 		cmocka_unit_test(test_fpu_extensions_when_classified_split_by_state_use),
 		cmocka_unit_test(test_endbr32_when_classified_is_a_nop),
+		cmocka_unit_test(test_rdtsc_when_cpl0_without_offset_is_copied),
 		cmocka_unit_test(test_sti_exit_when_translated_chains_past_the_check),
 		cmocka_unit_test(test_fs_operand_when_fs_has_base_adds_base_through_r11),
 		cmocka_unit_test(test_fs_operand_when_mode_zero_copies_plain),
