@@ -33,6 +33,7 @@
 #define VCPU_SEG_LO      0xb8	/* uint32_t seg_lo[6] */
 #define VCPU_SEG_HI      0xd0	/* uint64_t seg_hi[6] */
 #define VCPU_REDIRECT_PTR 0x100	/* host pointer for a redirected memory operand */
+#define VCPU_TSC_AUX     0x108	/* IA32_TSC_AUX, which translated RDTSCP puts in ECX */
 
 /* Exit reasons that runtime/entry.S produces itself. */
 #define EXIT_IBL_MISS_VALUE 2
@@ -166,6 +167,7 @@ struct vcpu {
 	uint32_t seg_lo[6];
 	uint64_t seg_hi[6];
 	uint64_t redirect_ptr;
+	uint32_t tsc_aux;
 	/* ---- end of the fixed-offset head ---- */
 
 	struct vcpu_segment seg[S_NSEG];
@@ -175,7 +177,6 @@ struct vcpu {
 	uint32_t dr[8];
 	uint32_t cpl;
 	uint64_t tsc_offset;
-	uint32_t tsc_aux;
 	uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t pat;
 	uint64_t mtrr[28];	/* variable 0-15, fixed 16-26, default type 27 */

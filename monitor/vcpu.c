@@ -30,6 +30,7 @@ CHECK_OFF(seg_lo, VCPU_SEG_LO);
 _Static_assert(S_SS == S_SS_INDEX, "translator.h's S_SS_INDEX");
 CHECK_OFF(seg_hi, VCPU_SEG_HI);
 CHECK_OFF(redirect_ptr, VCPU_REDIRECT_PTR);
+CHECK_OFF(tsc_aux, VCPU_TSC_AUX);
 _Static_assert(VCPU_FSTACK + sizeof(((struct vcpu *)0)->fstack) == VCPU_FSTACK_TOP, "fstack");
 
 static void set_flat(struct vcpu *v, int s, uint16_t sel, uint16_t attr)

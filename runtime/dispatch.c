@@ -338,10 +338,10 @@ void runtime_print_stats(const struct runtime *rt, FILE *f)
 			(unsigned long long)ss->code_writes,
 			(unsigned long long)rt->tc.st.invalidations);
 		fprintf(f, "  host mapping calls             %llu maps, %llu unmaps, %llu protects; "
-			"%llu flushes, %llu invlpg; %llu user fills, %llu view evictions\n",
+			"%llu flushes, %llu invlpg; %llu user fills (+%llu around), %llu view evictions\n",
 			(unsigned long long)ss->maps, (unsigned long long)ss->unmaps,
 			(unsigned long long)ss->protects, (unsigned long long)ss->flushes,
-			(unsigned long long)ss->invlpgs, (unsigned long long)rt->user_fills,
+			(unsigned long long)ss->invlpgs, (unsigned long long)rt->user_fills, (unsigned long long)rt->user_prefills,
 			(unsigned long long)rt->view_evictions);
 	}
 	if (rt->stub_starts)

@@ -306,6 +306,51 @@ static void on_tlb_changed(void *ctx, bool full)
 	rt->cur_root = root;
 }
 
+/* Pages mapped into a stub around a faulting one (a 64 KiB window, as
+ * Linux's own fault-around): each user-mode fault is a trip out of the
+ * stub, and programs touch their pages in runs. */
+#define FAULT_AROUND_PAGES 16u
+
+/* Maps user page p (linear page number) of view w to guest page gpfn with
+ * the rights of walk wk. */
+static void user_map(struct runtime *rt, struct runtime_view *w, uint32_t p, uint32_t gpfn,
+		     const struct shadowmm_walk *wk)
+{
+	struct shadowmm *sm = rt->v->vm->sm;
+	bool writable = wk->writable && wk->dirty && !shadowmm_is_table(sm, gpfn) &&
+			!shadowmm_has_code(sm, gpfn);
+	int prot = PROT_READ | (writable ? PROT_WRITE : 0) | (wk->nx ? 0 : PROT_EXEC);
+	runtime_stub_queue_map(w->stub, STUB_MAP_MMAP, (uint64_t)p * PAGE, PAGE, (uint32_t)prot,
+			       (uint64_t)gpfn * PAGE);
+	w->mapped[p >> 3] |= (uint8_t)(1u << (p & 7));
+	urmap_add(rt, gpfn, (int)(w - rt->views), p);
+}
+
+/* Maps neighbour page p too if that changes nothing the guest can see:
+ * it is present and user-accessible, and the processor has already set
+ * its Accessed flag (so no A bit goes unset: SDM vol. 3, 4.8); writable
+ * only if Dirty is set too, so the first write still faults and sets it. */
+static void fault_around(struct runtime *rt, struct runtime_view *w,
+			 const struct shadowmm_env *env, uint32_t p)
+{
+	struct vcpu *v = rt->v;
+	uint32_t lin = p << 12;
+	if (w->mapped[p >> 3] & (1u << (p & 7)) || lin < v->vm->mem.min_addr)
+		return;
+	struct shadowmm_walk wk;
+	if (shadowmm_walk(env, lin, SHADOWMM_ACC_USER, false, &wk) < 0)
+		return;
+	for (int i = 0; i < wk.levels; i++)
+		if (!(wk.entry[i] & 0x20))	/* A, in every level's entry */
+			return;
+	uint32_t gpfn = (uint32_t)(wk.page_gpa >> 12);
+	if ((uint64_t)gpfn * PAGE >= v->vm->mem.size)
+		return;
+	shadowmm_track(v->vm->sm, env, lin, &wk);
+	user_map(rt, w, p, gpfn, &wk);
+	rt->user_prefills++;
+}
+
 /* Fills the current stub's page for a user access that faulted there;
  * returns 0, or -1 with the guest #PF error code. */
 static int on_user_fill(void *ctx, uint32_t lin, unsigned access, uint32_t *pf_error)
@@ -359,14 +404,15 @@ static int on_user_fill(void *ctx, uint32_t lin, unsigned access, uint32_t *pf_e
 		tcache_invalidate_page(&rt->tc, gpfn);
 		shadowmm_code_page(sm, gpfn, false);
 	}
-	bool writable = wk.writable && wk.dirty && !shadowmm_is_table(sm, gpfn) &&
-			!shadowmm_has_code(sm, gpfn);
-	int prot = PROT_READ | (writable ? PROT_WRITE : 0) | (wk.nx ? 0 : PROT_EXEC);
-	uint32_t p = lin >> 12;
-	runtime_stub_queue_map(w->stub, STUB_MAP_MMAP, (uint64_t)p * PAGE, PAGE, (uint32_t)prot,
-			       (uint64_t)gpfn * PAGE);
-	w->mapped[p >> 3] |= (uint8_t)(1u << (p & 7));
-	urmap_add(rt, gpfn, (int)(w - rt->views), p);
+	/* Fault-around: the neighbours in the same aligned window go in
+	 * with it, in order, so that the queue coalesces them. */
+	uint32_t first = (lin >> 12) & ~(FAULT_AROUND_PAGES - 1);
+	for (uint32_t p = first; p < first + FAULT_AROUND_PAGES; p++) {
+		if (p == lin >> 12)
+			user_map(rt, w, p, gpfn, &wk);
+		else
+			fault_around(rt, w, &env, p);
+	}
 	rt->user_fills++;
 	return 0;
 }

@@ -75,6 +75,7 @@ struct runtime {
 	struct runtime_urnode *urmap;
 	uint32_t urmap_n, urmap_cap;
 	uint64_t user_entries, user_exits[8], stub_starts, stub_kills, kicks, fpu_loads;
+	uint64_t user_prefills;		/* pages mapped by fault-around */
 	uint64_t user_traps[32];	/* user-mode signal exits by trap vector */
 	uint64_t first_user_ns;		/* virtual clock at the first ring-3 entry; 0: none yet */
 };

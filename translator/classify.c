@@ -89,7 +89,7 @@ const struct translator_row translator_rows[] = {
 	{ "strio", TC_CALLOUT, TR_CALLOUT, CO_STRIO,
 	  LIST(M(INSB), M(INSW), M(INSD), M(OUTSB), M(OUTSW), M(OUTSD)), "f3 6e" },
 	{ "cpuid", TC_CALLOUT, TR_CALLOUT, CO_CPUID, LIST(M(CPUID)), "0f a2" },
-	{ "rdtsc", TC_CALLOUT, TR_CALLOUT, CO_RDTSC, LIST(M(RDTSC), M(RDTSCP)), "0f 01 f9" },
+	{ "rdtsc", TC_CALLOUT, TR_CALLOUT, CO_RDTSC, LIST(M(RDTSC), M(RDTSCP)), "0f 31" },
 	{ "msr", TC_CALLOUT, TR_CALLOUT, CO_RDMSR, LIST(M(RDMSR), M(WRMSR)), "0f 32" },
 	{ "movcr", TC_END, TR_CALLOUT_END, CO_MOVCR, NULL, "0f 22 c0" },
 	{ "movdr", TC_CALLOUT, TR_CALLOUT, CO_MOVDR, NULL, "0f 21 f8" },

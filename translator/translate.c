@@ -240,12 +240,18 @@ static bool translate_insn(struct tctx *c, const struct translator_insn *in)
 		 * limited SS the monitor runs these (rare) instead. */
 		return tctx_callout(c, CO_STACK, in) && tctx_exit_checked(c, c->next_eip);
 	}
-	if (in->zi.mnemonic == ZYDIS_MNEMONIC_RDTSC && !(c->mode & (TMODE_CPLNZ | TMODE_TSC_OFFSET))) {
-		/* At CPL 0 CR4.TSD does not apply (SDM vol. 2, RDTSC) and the
-		 * guest's TSC is the host's: the instruction itself.  (Linux
-		 * reads it millions of times while booting.)  RDTSCP stays a
-		 * callout: its ECX is the guest's IA32_TSC_AUX. */
-		return tr_ident(c, in, row);
+	if ((in->zi.mnemonic == ZYDIS_MNEMONIC_RDTSC || in->zi.mnemonic == ZYDIS_MNEMONIC_RDTSCP) &&
+	    !(c->mode & (TMODE_CPLNZ | TMODE_TSC_OFFSET))) {
+		/* At CPL 0 CR4.TSD does not apply (SDM vol. 2, RDTSC, RDTSCP)
+		 * and the guest's TSC is the host's: the instruction itself,
+		 * and for RDTSCP the guest's IA32_TSC_AUX in ECX instead of the
+		 * host's.  (Linux reads the TSC with RDTSCP millions of times
+		 * while booting.) */
+		if (in->zi.mnemonic == ZYDIS_MNEMONIC_RDTSC)
+			return tr_ident(c, in, row);
+		static const uint8_t rdtscp[] = { 0x0f, 0x01, 0xf9 };
+		struct hmem aux = hm_base(HR_VCPU, VCPU_TSC_AUX);
+		return em_bytes(&c->e, rdtscp, sizeof(rdtscp)) && em_load32(&c->e, HR_RCX, &aux, false);
 	}
 	switch (row->rule) {
 	case TR_COPY: case TR_INCDEC: case TR_STRING: case TR_NOREP:

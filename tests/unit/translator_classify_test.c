@@ -380,7 +380,8 @@ static void check_row(const char *name)
 	assert_ptr_equal(translator_classify(&in), row);
 
 	tcache_flush(&tc);
-	struct tcache_unit *u = translate(0);
+	/* RDTSC/RDTSCP are copied at CPL 0 unless the TSC is offset. */
+	struct tcache_unit *u = translate(row->callout == CO_RDTSC ? TMODE_TSC_OFFSET : 0);
 	assert_int_equal(u->ninsns, 1);
 	assert_int_equal(u->guest_len, n);
 	assert_int_equal(u->nlinks, rc->nlinks);
@@ -542,6 +543,12 @@ static void test_rdtsc_when_cpl0_without_offset_is_copied(void **state)
 	tcache_flush(&tc);
 	disassemble(&h, translate(0));
 	expect_text(&h, "rdtsc");
+	load_guest("0f 01 f9 90");	/* rdtscp: ECX from the vCPU's TSC_AUX */
+	tcache_flush(&tc);
+	disassemble(&h, translate(0));
+	expect_text(&h, "rdtscp");
+	expect_text(&h, "mov ecx, dword ptr [r15 + 0x108]");
+	load_guest("0f 31 90");
 	tcache_flush(&tc);
 	disassemble(&h, translate(TMODE_TSC_OFFSET));
 	expect_no_text(&h, "rdtsc");
