@@ -79,9 +79,15 @@ int monitor_movcr(struct vcpu *v, const struct translator_callout *co)
 			monitor_raise(v, VEC_GP, 0);
 			return EXIT_FAULT;
 		}
-		if ((val ^ v->cr4) & (CR4_PSE | CR4_PGE | CR4_PAE)) {
+		if ((val ^ v->cr4) & (CR4_PSE | CR4_PAE)) {
 			v->cr4 = val;
 			monitor_paging_changed(v, false, true);
+		} else if ((val ^ v->cr4) & CR4_PGE) {
+			/* Only PGE: every TLB entry goes, global ones too (SDM vol. 3,
+			 * 4.10.4.1), which is how Linux flushes its global kernel
+			 * mappings; what the entries mean is unchanged. */
+			v->cr4 = val;
+			monitor_paging_flush_global(v);
 		}
 		v->cr4 = val;
 		break;

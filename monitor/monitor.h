@@ -392,6 +392,8 @@ struct monitor_vm {
 	 * (adaptive); the TLB was flushed (full: everything, else CR3). */
 	void (*retranslate)(void *ctx, uint32_t eip);
 	void (*tlb_changed)(void *ctx, bool full);
+	/* Every TLB entry, global ones included, was flushed (CR4.PGE changed). */
+	void (*tlb_flush_global)(void *ctx);
 	/* Guest page gpfn is written by something that cannot be redirected:
 	 * its translations go and it is no longer protected as code. */
 	void (*code_unprotect)(void *ctx, uint32_t gpfn);
@@ -503,6 +505,9 @@ struct shadowmm_env monitor_paging_env(const struct vcpu *v);
 bool monitor_load_pdptes(struct vcpu *v, uint32_t cr3);
 /* CR0/CR3/CR4 changes and INVLPG, with TLB semantics. */
 void monitor_paging_changed(struct vcpu *v, bool cr3_write, bool full);
+/* CR4.PGE changed with nothing else: a flush of the whole TLB, global
+ * entries included, under an unchanged paging mode. */
+void monitor_paging_flush_global(struct vcpu *v);
 void monitor_invlpg(struct vcpu *v, uint32_t lin);
 /* Adaptive translation: has the instruction at eip needed enough redirects
  * to be translated redirected? */

@@ -318,6 +318,21 @@ bool monitor_paging_fault(struct vcpu *v, uint32_t lin, bool write)
 
 /* ---- TLB-visible events ---- */
 
+void monitor_paging_flush_global(struct vcpu *v)
+{
+	struct monitor_vm *vm = v->vm;
+	if (!vm->sm)
+		return;
+	struct shadowmm_env env = monitor_paging_env(v), noglobal = env;
+	/* The kernel view as after a CR3 write with PGE clear (nothing kept),
+	 * then the real environment back. */
+	noglobal.cr4 &= ~SHADOWMM_CR4_PGE;
+	shadowmm_paging_changed(vm->sm, &noglobal, true, false);
+	shadowmm_paging_changed(vm->sm, &env, false, false);
+	if (vm->tlb_flush_global)
+		vm->tlb_flush_global(vm->hook_ctx);
+}
+
 void monitor_paging_changed(struct vcpu *v, bool cr3_write, bool full)
 {
 	struct monitor_vm *vm = v->vm;

@@ -306,6 +306,35 @@ static void on_tlb_changed(void *ctx, bool full)
 	rt->cur_root = root;
 }
 
+/*
+ * The whole TLB was flushed, global entries too (CR4.PGE toggled): a unit's
+ * code page may now be mapped elsewhere even if it was global.  Instead of
+ * dropping every translation, each linear code page is walked again and
+ * only those whose mapping changed lose their units.
+ */
+static bool code_gpfn(struct runtime *rt, uint32_t lin, uint32_t *gpfn, bool *global);
+
+static void on_tlb_flush_global(void *ctx)
+{
+	struct runtime *rt = ctx;
+	on_tlb_changed(ctx, false);
+	for (uint32_t i = 0; i < CODEPAGE_BUCKETS; i++) {
+		struct runtime_codepage **l = &rt->codepages[i];
+		while (*l) {
+			struct runtime_codepage *c = *l;
+			uint32_t g;
+			bool gl;
+			if (code_gpfn(rt, c->lin_pfn << 12, &g, &gl) && g == c->gpfn) {
+				l = &c->next;
+				continue;
+			}
+			tcache_invalidate_page(&rt->tc, c->gpfn);
+			*l = c->next;
+			free(c);
+		}
+	}
+}
+
 /* Pages mapped into a stub around a faulting one (a 64 KiB window, as
  * Linux's own fault-around): each user-mode fault is a trip out of the
  * stub, and programs touch their pages in runs. */
@@ -544,6 +573,8 @@ void runtime_unit_register(struct runtime *rt, struct tcache_unit *u)
 			codemap_mark(rt, g1, 0, (last & (PAGE - 1)) + 1);
 	}
 	u->nonglobal = !gl0 || !gl1;
+	if (u->nonglobal)
+		tcache_note_nonglobal(&rt->tc, u);
 	struct shadowmm *sm = rt->v->vm->sm;
 	if (!shadowmm_has_code(sm, g0))
 		protect_user_code(rt, g0);
@@ -580,6 +611,7 @@ int runtime_mmu_init(struct runtime *rt)
 		return -ENOMEM;
 	vm->retranslate = on_retranslate;
 	vm->tlb_changed = on_tlb_changed;
+	vm->tlb_flush_global = on_tlb_flush_global;
 	vm->code_unprotect = on_code_unprotect;
 	vm->user_fill = on_user_fill;
 	vm->hook_ctx = rt;

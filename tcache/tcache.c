@@ -83,6 +83,7 @@ void tcache_destroy(struct tcache *tc)
 	for (int i = 0; i < TCACHE_IBL_TABLES; i++)
 		free(tc->ibl_tables[i]);
 	free(tc->units);
+	free(tc->nonglobal);
 	munmap(tc->w, tc->size);
 	munmap(tc->x, tc->size);
 	close(tc->fd);
@@ -101,6 +102,7 @@ void tcache_flush(struct tcache *tc)
 	memset(tc->hash, 0, sizeof(*tc->hash) * (tc->hash_mask + 1));
 	memset(tc->page_hash, 0, sizeof(*tc->page_hash) * (tc->page_mask + 1));
 	tc->nunits = 0;
+	tc->nnonglobal = 0;
 	tc->used = tc->runtime_end;
 	tc->st.flushes++;
 	tcache_ibl_reset(tc);
@@ -303,10 +305,36 @@ unsigned tcache_invalidate_page(struct tcache *tc, uint32_t page)
 	return n;
 }
 
+void tcache_note_nonglobal(struct tcache *tc, struct tcache_unit *u)
+{
+	if (tc->nnonglobal == tc->nonglobal_cap) {
+		size_t cap = tc->nonglobal_cap ? 2 * tc->nonglobal_cap : 256;
+		struct tcache_unit **n = realloc(tc->nonglobal, cap * sizeof(*n));
+		if (!n) {
+			/* Without the list a CR3 write could miss u: drop it now. */
+			tcache_invalidate_unit(tc, u);
+			return;
+		}
+		tc->nonglobal = n;
+		tc->nonglobal_cap = cap;
+	}
+	tc->nonglobal[tc->nnonglobal++] = u;
+}
+
+/* A list of its own instead of a scan of every unit: a kernel switches
+ * address spaces thousands of times a second, and nearly all of its code
+ * is global. */
 void tcache_for_nonglobal(struct tcache *tc, void (*fn)(void *ctx, struct tcache_unit *u),
 			  void *ctx)
 {
-	for (size_t i = 0; i < tc->nunits; i++)
-		if (!tc->units[i]->dead && tc->units[i]->nonglobal)
-			fn(ctx, tc->units[i]);
+	size_t keep = 0;
+	for (size_t i = 0; i < tc->nnonglobal; i++) {
+		struct tcache_unit *u = tc->nonglobal[i];
+		if (u->dead)
+			continue;
+		fn(ctx, u);
+		if (!u->dead)
+			tc->nonglobal[keep++] = u;
+	}
+	tc->nnonglobal = keep;
 }

@@ -96,6 +96,9 @@ struct tcache {
 	uint32_t hash_mask;
 	struct tcache_unit **units;	/* in code order, for host pc lookups */
 	size_t nunits, units_cap;
+	/* Units whose code mapping is not global (tcache_note_nonglobal). */
+	struct tcache_unit **nonglobal;
+	size_t nnonglobal, nonglobal_cap;
 	/* Metadata arena: chunks freed wholesale on flush. */
 	struct tcache_chunk *arena;
 	/* Indirect-branch lookup tables, one per recent translation mode;
@@ -169,6 +172,8 @@ unsigned tcache_invalidate_page(struct tcache *tc, uint32_t page);
 /* Invalidates one unit (same as above). */
 void tcache_invalidate_unit(struct tcache *tc, struct tcache_unit *u);
 /* Calls fn for every live unit whose code mapping is not global. */
+/* Records that u's code mapping is not global, for tcache_for_nonglobal. */
+void tcache_note_nonglobal(struct tcache *tc, struct tcache_unit *u);
 void tcache_for_nonglobal(struct tcache *tc, void (*fn)(void *ctx, struct tcache_unit *u),
 			  void *ctx);
 
