@@ -294,10 +294,11 @@ static void futex_wake(volatile uint32_t *w)
 }
 
 /* Waits until *w != old: a short spin (the monitor usually answers within
- * microseconds on another core), then futex. */
+ * microseconds on another core; about 30 us of PAUSEs here, since the
+ * monitor may be running a long stretch of guest kernel code), then futex. */
 static uint32_t wait_change(volatile uint32_t *w, uint32_t old)
 {
-	for (int i = 0; i < 2000; i++) {
+	for (int i = 0; i < 600; i++) {
 		uint32_t v = *w;
 		if (v != old)
 			return v;
