@@ -392,5 +392,16 @@ expect_run linux:entry-state 1 "" "$BT" run --kernel "$bz" --append console=ttyS
 expect_run linux:reset 0 "" "$BT" run --kernel "$bz" --append reboot-test
 expect_run linux:reboot 1 "" "$BT" run --kernel "$bz" --append reboot-test --reboot
 
+# --- the sensitive-instruction corpus (tests/corpus/run.sh): every case under bt against
+# tests/corpus/expected.out (QEMU's lines, SDM overrides in tests/corpus/sdm-overrides);
+# one PASS/FAIL line for the whole corpus, its failures, and its summary line ---
+if [ $have_bt -eq 1 ]; then
+	tests/corpus/run.sh >"$tmp/corpus.out" 2>&1
+	rc=$?
+	grep -E '^(FAIL|    |KNOWN)' "$tmp/corpus.out" | sed 's/^/    /' | cut -c1-200
+	if [ $rc -eq 0 ]; then ok "corpus"; else bad "corpus" "$(tail -n 1 "$tmp/corpus.out")"; fi
+	grep '^corpus: ' "$tmp/corpus.out"
+fi
+
 echo "tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -77,3 +77,27 @@ $(GUEST_DIR)/userbench-native: tests/guests/userbench.c
 .PHONY: guests
 guests: $(GUESTS:%=$(GUEST_DIR)/%.elf) $(GUEST_DIR)/arith-native $(GUEST_DIR)/user-native \
         $(GUEST_DIR)/userbench-native
+
+# ---- tests/corpus: the sensitive-instruction corpus (tests/corpus/README) ----
+# One guest, tests/corpus/guest/*.c on the test guests' lib; `make corpus-oracle`
+# rewrites tests/corpus/expected.out from QEMU, `make test` compares bt with it.
+CORPUS_DIR  := $(BUILD)/tests/corpus
+CORPUS_SRCS := $(wildcard tests/corpus/guest/*.c)
+CORPUS_OBJS := $(patsubst tests/corpus/guest/%.c,$(CORPUS_DIR)/%.o,$(CORPUS_SRCS))
+
+TEST_TARGETS += $(CORPUS_DIR)/corpus.elf
+
+$(CORPUS_DIR)/%.o: tests/corpus/guest/%.c
+	@mkdir -p $(dir $@)
+	@echo "  GUESTCC $<"
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -Itests/corpus/guest -c -o $@ $<
+
+$(CORPUS_DIR)/corpus.elf: $(CORPUS_OBJS) $(GUEST_LIB_OBJS) tests/guests/lib/guest.ld
+	@echo "  GUESTLD $@"
+	$(Q)$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^) -lgcc
+
+-include $(CORPUS_OBJS:.o=.d)
+
+.PHONY: corpus-oracle
+corpus-oracle: $(CORPUS_DIR)/corpus.elf
+	tests/corpus/run.sh --oracle
