@@ -1,4 +1,6 @@
-# bench/: the benchmark programs (`make bench-bins`); not part of `make test`.
+# bench/: the benchmark harness (bench/README.md). `make bench` runs bench/run.sh, which
+# prints the table and writes $(BUILD)/bench/results.csv and results.png; it is not
+# part of `make test`.
 
 BENCH_DIR := $(BUILD)/bench
 # Static 32-bit programs run natively (macro also inside the Linux guest).
@@ -34,5 +36,8 @@ $(BENCH_DIR)/macro/macro: bench/macro/macro.c
 
 BENCH_BINS := $(BENCH_DIR)/nano/nano.elf $(BENCH_DIR)/nano/nano-native $(BENCH_DIR)/macro/macro
 
-.PHONY: bench-bins
+.PHONY: bench bench-bins
 bench-bins: $(BENCH_BINS)
+
+bench: $(BUILD)/bt $(BENCH_BINS)
+	$(Q)BUILD=$(BUILD) bench/run.sh
