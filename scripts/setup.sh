@@ -12,6 +12,7 @@ pkgs=(
 	cpio			# the Linux guest's initramfs (scripts/linux-image.sh)
 	python3			# tests/ttyrun.py: the console checks on a pseudo-terminal
 	acpica-tools		# iasl/acpiexec: devices_acpi_test checks bt's ACPI tables with them
+	gnuplot-nox		# make bench: the chart (bench/chart.gp)
 )
 
 need_root() {
