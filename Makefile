@@ -35,6 +35,7 @@ include monitor/monitor.mk
 include shadowmm/shadowmm.mk
 include devices/devices.mk
 include tests/tests.mk
+include tests/decoders/decoders.mk
 include bench/bench.mk
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(basename $(1)))

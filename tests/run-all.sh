@@ -63,6 +63,22 @@ for t in "$BUILD"/tests/unit/*; do
 	fi
 done
 
+# --- decoders: Zydis as bt configures it against Capstone (tests/decoders/crosscheck.c)
+# on seeded random strings and on the instructions of the test guests; every
+# disagreement must be a class of tests/decoders/known-differences.txt. More hex
+# files (the corpus's instructions) go on the command line here. ---
+xc=$BUILD/tests/decoders/crosscheck
+if [ ! -x "$xc" ]; then
+	bad decoders:crosscheck "$xc not built"
+elif "$xc" --known tests/decoders/known-differences.txt "$BUILD/tests/decoders/guests.hex" \
+	>"$tmp/xc" 2>&1; then
+	ok decoders:crosscheck
+	echo "    $(tail -n 1 "$tmp/xc")"
+else
+	grep -v '^known ' "$tmp/xc" >"$tmp/xc.fail"
+	bad decoders:crosscheck "disagreements not in tests/decoders/known-differences.txt" "$tmp/xc.fail"
+fi
+
 # --- guests ---
 # run_guest RUNNER NAME ELF ARGS: runs it, checks output and status; leaves the
 # output in $tmp/RUNNER.NAME.out. Returns 0 if the guest ran at all.

@@ -13,6 +13,14 @@ static void decoder_init(void)
 	/* Stack width 32: the guest's SS is a 32-bit (B=1) segment.  A 16-bit
 	 * stack segment would need its own decoder and is not supported yet. */
 	ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+	/* The guest's CPUID has no MPX and no CET (monitor/cpuid.c, leaf 7 is
+	 * zero), and on such a CPU 0F 1A/0F 1B and the CET forms of 0F 1E are
+	 * hint NOPs (SDM vol. 1 17.5 and vol. 2 NOP: "0F 18-1F reserved NOP"),
+	 * while 0F 38 F6 without a prefix (WRSSD) is #UD.  Zydis decodes MPX and
+	 * CET by default: BNDLDX with BND4 or 16-bit addressing would be #UD and
+	 * WRSSD valid (tests/decoders/crosscheck found both). */
+	ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_MPX, ZYAN_FALSE);
+	ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_CET, ZYAN_FALSE);
 }
 
 int translator_decode(const uint8_t *code, size_t len, uint32_t eip,
