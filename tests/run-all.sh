@@ -64,14 +64,14 @@ for t in "$BUILD"/tests/unit/*; do
 done
 
 # --- decoders: Zydis as bt configures it against Capstone (tests/decoders/crosscheck.c)
-# on seeded random strings and on the instructions of the test guests; every
-# disagreement must be a class of tests/decoders/known-differences.txt. More hex
-# files (the corpus's instructions) go on the command line here. ---
+# on seeded random strings and on the instructions of the test guests and of the
+# corpus; every disagreement must be a class of tests/decoders/known-differences.txt.
+# More hex files go on the command line here. ---
 xc=$BUILD/tests/decoders/crosscheck
 if [ ! -x "$xc" ]; then
 	bad decoders:crosscheck "$xc not built"
 elif "$xc" --known tests/decoders/known-differences.txt "$BUILD/tests/decoders/guests.hex" \
-	>"$tmp/xc" 2>&1; then
+	"$BUILD/tests/decoders/corpus.hex" >"$tmp/xc" 2>&1; then
 	ok decoders:crosscheck
 	echo "    $(tail -n 1 "$tmp/xc")"
 else
