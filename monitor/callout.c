@@ -103,6 +103,7 @@ static int dispatch(struct vcpu *v, const struct translator_callout *co)
 		monitor_raise(v, VEC_GP, 0);
 		return EXIT_FAULT;
 	case CO_FETCHPF: return fetch_fault(v, co);
+	case CO_STRING: return monitor_string(v, co);
 	case CO_FPU: return monitor_fpu(v, co);
 	default:
 		v->eip = co->eip;

@@ -225,6 +225,16 @@ static void test_later_insn_when_past_fetchable_bytes_ends_the_unit_before_it(vo
 	assert_int_equal(callouts_at("90 b8 01", sizeof(guest) - 3, 0, CO_FETCHPF), 0);
 }
 
+static void test_string_when_es_has_base_or_a16_calls_out_string(void **state)
+{
+	(void)state;
+	assert_int_equal(callouts_at("f3 aa", 0, TMODE_SEGBASE(S_ES), CO_STRING), 1);	/* rep stosb */
+	assert_int_equal(callouts_at("64 a4", 0, TMODE_SEGLIMIT(S_FS), CO_STRING), 1);	/* movsb fs: */
+	assert_int_equal(callouts_at("67 ac", 0, 0, CO_STRING), 1);			/* lodsb [si] */
+	assert_int_equal(callouts_at("f3 aa", 0, TMODE_SEGBASE(S_FS), CO_STRING), 0);
+	assert_int_equal(callouts_at("f3 aa", 0, 0, CO_UNSUPPORTED), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_first_insn_when_longer_than_15_bytes_calls_out_toolong),
 		cmocka_unit_test(test_first_insn_when_past_fetchable_bytes_calls_out_fetchpf),
 		cmocka_unit_test(test_later_insn_when_past_fetchable_bytes_ends_the_unit_before_it),
+		cmocka_unit_test(test_string_when_es_has_base_or_a16_calls_out_string),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
