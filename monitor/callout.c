@@ -3,6 +3,27 @@
 
 static int dispatch(struct vcpu *v, const struct translator_callout *co);
 
+/*
+ * The instruction at co->eip runs past its first co->in.zi.length bytes into
+ * a page that could not be fetched (CO_FETCHPF).  The processor fetches the
+ * whole instruction before executing it, so this is the #PF of that fetch:
+ * CR2 the first byte that cannot be fetched, the error code of an
+ * instruction fetch (SDM vol. 3, 4.7; 6.15 "Interrupt 14").
+ */
+static int fetch_fault(struct vcpu *v, const struct translator_callout *co)
+{
+	uint8_t buf[ZYDIS_MAX_INSTRUCTION_LENGTH + 1];
+	size_t n = (size_t)co->in.zi.length + 1;
+	unsigned acc = SHADOWMM_ACC_FETCH | (v->cpl == 3 ? SHADOWMM_ACC_USER : 0);
+	v->eip = co->eip;
+	if (monitor_access_lin(v, v->seg[S_CS].base + co->eip, buf, n, acc, false) < 0)
+		return EXIT_FAULT;
+	/* XXX: the page was mapped after this unit was translated; the unit
+	 * stays cached, so each run retranslates the instruction once. */
+	v->transient_next = true;
+	return EXIT_CALLOUT;
+}
+
 /* Instructions that are #GP(0) outside ring 0 (SDM vol. 3, 5.9). */
 static int privileged(struct vcpu *v, const struct translator_callout *co)
 {
@@ -77,6 +98,12 @@ static int dispatch(struct vcpu *v, const struct translator_callout *co)
 		v->eip = co->eip;
 		monitor_raise(v, VEC_UD, -1);
 		return EXIT_FAULT;
+	case CO_TOOLONG:	/* SDM vol. 2, 2.3.11: longer than 15 bytes is #GP(0) */
+		v->eip = co->eip;
+		monitor_raise(v, VEC_GP, 0);
+		return EXIT_FAULT;
+	case CO_FETCHPF: return fetch_fault(v, co);
+	case CO_STRING: return monitor_string(v, co);
 	case CO_FPU: return monitor_fpu(v, co);
 	default:
 		v->eip = co->eip;

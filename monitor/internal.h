@@ -57,6 +57,8 @@ int monitor_iflags(struct vcpu *v, const struct translator_callout *co);
 int monitor_limit_fault(struct vcpu *v, const struct translator_callout *co);
 int monitor_redirect(struct vcpu *v, const struct translator_callout *co);
 int monitor_stack(struct vcpu *v, const struct translator_callout *co);
+/* MOVS LODS STOS CMPS SCAS (REP too) and XLAT through a non-flat segment (string.c). */
+int monitor_string(struct vcpu *v, const struct translator_callout *co);
 
 /* The virtual CPUID: r = EAX, EBX, ECX, EDX for leaf/subleaf. */
 void monitor_cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4]);

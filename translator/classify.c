@@ -240,8 +240,9 @@ const char *translator_callout_name(enum translator_callout_kind k)
 		[CO_CACHE] = "invlpg/wbinvd/clts/lmsw/smsw", [CO_BCDADJ] = "daa/das/aaa/aas/aam/aad",
 		[CO_BOUND] = "bound", [CO_SYSCALLS] = "sysenter/sysexit", [CO_FPU] = "x87/sse",
 		[CO_IFLAGS] = "cli/sti/popf at cpl>0", [CO_LIMIT] = "segment limit fault",
-		[CO_STACK] = "stack op, non-flat ss", [CO_REDIRECT] = "redirected access",
-		[CO_REDIRECT_DONE] = "redirected access done",
+		[CO_STACK] = "stack op, non-flat ss", [CO_STRING] = "string op, non-flat segment",
+		[CO_REDIRECT] = "redirected access", [CO_REDIRECT_DONE] = "redirected access done",
+		[CO_TOOLONG] = "instruction too long", [CO_FETCHPF] = "instruction fetch fault",
 		[CO_UNSUPPORTED] = "unsupported",
 	};
 	return k < CO_NKINDS && n[k] ? n[k] : "?";

@@ -30,6 +30,10 @@ int translator_decode(const uint8_t *code, size_t len, uint32_t eip,
 	ZyanStatus st = ZydisDecoderDecodeFull(&decoder, code, len, &out->zi, out->ops);
 	if (st == ZYDIS_STATUS_NO_MORE_DATA)
 		return len >= ZYDIS_MAX_INSTRUCTION_LENGTH ? -EINVAL : -EAGAIN;
+	/* More than 15 bytes (redundant prefixes): #GP(0), not #UD (SDM vol. 2,
+	 * 2.3.11 "Instruction Length"). */
+	if (st == ZYDIS_STATUS_INSTRUCTION_TOO_LONG)
+		return -E2BIG;
 	if (!ZYAN_SUCCESS(st))
 		return -EINVAL;
 	out->eip = eip;

@@ -285,17 +285,18 @@ static bool copy_incdec(struct tctx *c, const struct translator_insn *in)
 static bool copy_string(struct tctx *c, const struct translator_insn *in)
 {
 	/* Source DS (or override) and destination ES must be flat: the host
-	 * string instruction adds no base. */
+	 * string instruction adds no base and checks no limit.  Else (and for
+	 * 16-bit addressing, SI/DI/CX) the monitor runs it (CO_STRING). */
 	for (int i = 0; i < in->zi.operand_count; i++) {
 		const ZydisDecodedOperand *op = &in->ops[i];
 		int s = translator_seg_index(op->mem.segment);
 		if (op->type == ZYDIS_OPERAND_TYPE_MEMORY &&
 		    (seg_needs_base(c, op) || (c->mode & TMODE_SEGLIMIT(s)) ||
 		     ((c->mode & TMODE_SEGRO(s)) && (op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))))
-			return tctx_callout(c, CO_UNSUPPORTED, in);	/* XXX: non-flat strings */
+			return tctx_callout(c, CO_STRING, in);
 	}
 	if (in->zi.address_width != 32)
-		return tctx_callout(c, CO_UNSUPPORTED, in);
+		return tctx_callout(c, CO_STRING, in);
 	uint8_t pfx[16];
 	int npfx = keep_prefixes(in, pfx);
 	int start = in->zi.raw.prefix_count;

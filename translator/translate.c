@@ -200,16 +200,24 @@ static bool unit_stop(struct tctx *c, size_t req_jmp_end, struct tcache_link *li
 	return true;
 }
 
-/* Raises #UD for bytes that do not decode (or run past readable memory). */
-static bool tr_undecodable(struct tctx *c, uint32_t eip, const uint8_t *bytes, size_t n)
+/*
+ * The first instruction of the unit cannot be run: `kind` says what it
+ * raises.  CO_NONE: the bytes do not decode (#UD).  CO_TOOLONG: more than 15
+ * bytes (#GP(0)).  CO_FETCHPF: the instruction runs past the `n` bytes that
+ * could be fetched into a page that cannot be; the fetch of the whole
+ * instruction faults before any of it executes, so the monitor raises that
+ * #PF (CR2 = eip + n, SDM vol. 3, 4.7).  The record's length is `n` there.
+ */
+static bool tr_undecodable(struct tctx *c, enum translator_callout_kind kind, uint32_t eip,
+			   const uint8_t *bytes, size_t n)
 {
 	struct translator_insn in;
 	memset(&in, 0, sizeof(in));
 	in.eip = eip;
-	in.zi.length = 0;
+	in.zi.length = kind == CO_FETCHPF ? (uint8_t)n : 0;
 	memcpy(in.bytes, bytes, n < sizeof(in.bytes) ? n : sizeof(in.bytes));
 	c->ended = true;
-	return tctx_callout(c, CO_NONE, &in);
+	return tctx_callout(c, kind, &in);
 }
 
 static bool uses_stack(enum translator_rule r)
@@ -317,15 +325,18 @@ struct tcache_unit *translator_translate(struct translator *t, uint32_t eip, uin
 		int r = off < have ? translator_decode(code + off, have - off, cur, &in) : -EAGAIN;
 		tctx_mark(c, TCACHE_FIXUP_NONE, 0);
 		if (r < 0) {
-			/* Undecodable: #UD here if it is the first instruction, else
-			 * end the unit so the fault is raised with precise state. */
+			/* Undecodable, too long, or not fetchable to its end: the
+			 * fault here if it is the first instruction, else end the
+			 * unit so the fault is raised with precise state. */
 			if (n > 0) {
 				c->npcmap--;
 				if (!tctx_exit_direct(c, cur))
 					return NULL;
 				break;
 			}
-			if (!tr_undecodable(c, cur, code + off, off < have ? have - off : 0))
+			enum translator_callout_kind kind = r == -E2BIG ? CO_TOOLONG
+							  : r == -EAGAIN ? CO_FETCHPF : CO_NONE;
+			if (!tr_undecodable(c, kind, cur, code + off, off < have ? have - off : 0))
 				return NULL;
 			break;
 		}

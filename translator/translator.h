@@ -20,8 +20,8 @@ struct translator_insn {
 };
 
 /* Decodes one 32-bit protected-mode instruction.  Returns 0, -EINVAL when the
- * bytes are not a valid instruction (#UD), -EAGAIN when more than `len` bytes
- * would be needed. */
+ * bytes are not a valid instruction (#UD), -E2BIG when it is longer than 15
+ * bytes (#GP(0)), -EAGAIN when more than `len` bytes would be needed. */
 int translator_decode(const uint8_t *code, size_t len, uint32_t eip,
 		      struct translator_insn *out);
 
@@ -77,8 +77,11 @@ enum translator_callout_kind {
 	CO_IFLAGS,	/* CLI STI POPF at CPL > 0 (IOPL-sensitive) */
 	CO_LIMIT,	/* a segment limit check failed: #GP(0) or #SS(0) */
 	CO_STACK,	/* stack instruction with a non-flat SS, emulated */
+	CO_STRING,	/* MOVS..SCAS, XLAT through a non-flat segment, emulated */
 	CO_REDIRECT,	/* resolve a redirected operand to a physmap pointer */
 	CO_REDIRECT_DONE, /* ... and report the write it made */
+	CO_TOOLONG,	/* an instruction longer than 15 bytes: #GP(0) */
+	CO_FETCHPF,	/* an instruction running into a page it cannot fetch: #PF */
 	CO_UNSUPPORTED,	/* valid, but bt does not virtualize it yet */
 	CO_NKINDS
 };

@@ -185,6 +185,56 @@ static void test_ss_nonflat_when_push_goes_to_monitor(void **state)
 	expect_text("mov dword ptr [esp - 4], eax\n", 1);
 }
 
+/* Translated callout sites of `kind` by translating `hex` at guest offset `off`. */
+static uint64_t callouts_at(const char *hex, uint32_t off, uint32_t mode,
+			    enum translator_callout_kind kind)
+{
+	memset(guest, 0x90, sizeof(guest));
+	for (size_t n = 0; 3 * n + 1 < strlen(hex); n++) {
+		unsigned b;
+		assert_int_equal(sscanf(hex + 3 * n, "%2x", &b), 1);
+		guest[off + n] = (uint8_t)b;
+	}
+	tcache_flush(&tc);
+	tr.max_insns = 64;
+	uint64_t before = tr.callouts_by_kind[kind];
+	assert_non_null(translator_translate(&tr, GUEST_EIP + off, mode));
+	return tr.callouts_by_kind[kind] - before;
+}
+
+static void test_first_insn_when_longer_than_15_bytes_calls_out_toolong(void **state)
+{
+	(void)state;
+	/* fifteen operand-size prefixes and a NOP: 16 bytes (SDM vol. 2, 2.3.11) */
+	const char *hex = "66 66 66 66 66 66 66 66 66 66 66 66 66 66 66 90";
+	assert_int_equal(callouts_at(hex, 0, 0, CO_TOOLONG), 1);
+	assert_int_equal(callouts_at(hex, 0, 0, CO_NONE), 0);
+}
+
+static void test_first_insn_when_past_fetchable_bytes_calls_out_fetchpf(void **state)
+{
+	(void)state;
+	/* mov eax, imm32 whose last three bytes are past the fetchable end */
+	assert_int_equal(callouts_at("b8 01", sizeof(guest) - 2, 0, CO_FETCHPF), 1);
+	assert_int_equal(callouts_at("b8 01", sizeof(guest) - 2, 0, CO_NONE), 0);
+}
+
+static void test_later_insn_when_past_fetchable_bytes_ends_the_unit_before_it(void **state)
+{
+	(void)state;
+	assert_int_equal(callouts_at("90 b8 01", sizeof(guest) - 3, 0, CO_FETCHPF), 0);
+}
+
+static void test_string_when_es_has_base_or_a16_calls_out_string(void **state)
+{
+	(void)state;
+	assert_int_equal(callouts_at("f3 aa", 0, TMODE_SEGBASE(S_ES), CO_STRING), 1);	/* rep stosb */
+	assert_int_equal(callouts_at("64 a4", 0, TMODE_SEGLIMIT(S_FS), CO_STRING), 1);	/* movsb fs: */
+	assert_int_equal(callouts_at("67 ac", 0, 0, CO_STRING), 1);			/* lodsb [si] */
+	assert_int_equal(callouts_at("f3 aa", 0, TMODE_SEGBASE(S_FS), CO_STRING), 0);
+	assert_int_equal(callouts_at("f3 aa", 0, 0, CO_UNSUPPORTED), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +249,10 @@ int main(void)
 		cmocka_unit_test(test_seglimit_when_ds_access_checks_bounds),
 		cmocka_unit_test(test_seglimit_when_other_segment_access_is_plain),
 		cmocka_unit_test(test_ss_nonflat_when_push_goes_to_monitor),
+		cmocka_unit_test(test_first_insn_when_longer_than_15_bytes_calls_out_toolong),
+		cmocka_unit_test(test_first_insn_when_past_fetchable_bytes_calls_out_fetchpf),
+		cmocka_unit_test(test_later_insn_when_past_fetchable_bytes_ends_the_unit_before_it),
+		cmocka_unit_test(test_string_when_es_has_base_or_a16_calls_out_string),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
