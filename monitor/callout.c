@@ -3,6 +3,9 @@
 
 static int dispatch(struct vcpu *v, const struct translator_callout *co);
 
+_Static_assert(CO_NKINDS <= sizeof(((struct monitor_vm *)0)->callouts) / sizeof(uint64_t),
+	       "monitor_vm.callouts holds a counter per callout kind");
+
 /*
  * The instruction at co->eip runs past its first co->in.zi.length bytes into
  * a page that could not be fetched (CO_FETCHPF).  The processor fetches the
@@ -63,8 +66,7 @@ int monitor_callout(struct vcpu *v, const struct translator_callout *co)
 
 static int dispatch(struct vcpu *v, const struct translator_callout *co)
 {
-	if (co->kind < 32)
-		v->vm->callouts[co->kind]++;
+	v->vm->callouts[co->kind]++;
 	int r = privileged(v, co);
 	if (r)
 		return r;

@@ -360,7 +360,7 @@ struct monitor_vm {
 	struct devices_machine machine;
 	struct devices_pic *pic;	/* where INTR comes from; NULL: no interrupts */
 	struct vcpu cpu;
-	uint64_t callouts[32];	/* by translator_callout_kind */
+	uint64_t callouts[64];	/* by translator_callout_kind (callout.c checks the bound) */
 	uint64_t fpu_runs;	/* guest FPU instructions run natively by monitor/fpu.c */
 	uint64_t open_bus;	/* accesses to neither RAM nor a device (monitor/paging.c) */
 	uint64_t irqs_delivered;

@@ -256,14 +256,14 @@ static void print_top(const struct runtime *rt, FILE *f)
 	};
 	static const char *const un[USER_NWHY] = { "signal", "int 0x80", "kick", "escape", "died",
 						    "hung" };
-	struct reason r[EXIT_NREASONS + 32 + USER_NWHY + 32];
+	struct reason r[EXIT_NREASONS + CO_NKINDS + USER_NWHY + 32];
 	size_t n = 0;
 	for (int i = 1; i < EXIT_NREASONS; i++)
 		if (i != EXIT_CALLOUT && rt->exits[i]) {
 			snprintf(r[n].name, sizeof(r[n].name), "exit: %s", en[i]);
 			r[n++].n = rt->exits[i];
 		}
-	for (int k = 0; k < CO_NKINDS && k < 32; k++)
+	for (int k = 0; k < CO_NKINDS; k++)
 		if (rt->v->vm->callouts[k]) {
 			snprintf(r[n].name, sizeof(r[n].name), "callout: %s",
 				 k == CO_NONE ? "#UD" : translator_callout_name(k));
@@ -356,7 +356,7 @@ void runtime_print_stats(const struct runtime *rt, FILE *f)
 		fprintf(f, " %s=%llu", un[i], (unsigned long long)rt->user_exits[i]);
 	fprintf(f, "\n  callouts by kind              ");
 	bool any = false;
-	for (int k = 0; k < CO_NKINDS && k < 32; k++)
+	for (int k = 0; k < CO_NKINDS; k++)
 		if (rt->v->vm->callouts[k]) {
 			fprintf(f, " %s=%llu", k == CO_NONE ? "#UD" : translator_callout_name(k),
 				(unsigned long long)rt->v->vm->callouts[k]);
