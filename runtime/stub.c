@@ -103,14 +103,14 @@ bool runtime_stub_alive(struct runtime_stub *s)
 
 /*
  * Waits until the stub has finished command s->seq, or until the absolute
- * time `until` (CLOCK_MONOTONIC ns).  A short spin first: on two cores the
- * stub usually answers a command within a microsecond or two.  Guest code
- * can run for long, so the spin is kept to about 20 us (PAUSE takes about
- * 50 ns on this AMD host, 10-140 on Intel parts): a longer one took a
- * quarter of all CPU time in the Linux boot test, spinning beside a stub
- * that was computing, on a machine with two cores.
+ * time `until` (CLOCK_MONOTONIC ns).  A spin first, of about 100 us (PAUSE
+ * takes about 50 ns on this AMD host): a stub usually answers a command
+ * within microseconds, and a futex wake-up costs tens of them on this VM
+ * (INT 0x80 round trip from ring 3: 10-11 us with a 100-200 us spin, 13-19
+ * with a 20 us one).  While guest code computes longer than that, the
+ * spin is CPU time of the other core, not latency.
  */
-#define WAIT_SPINS 400
+#define WAIT_SPINS 2000
 
 int runtime_stub_wait(struct runtime_stub *s, uint64_t until)
 {

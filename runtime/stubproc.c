@@ -293,12 +293,12 @@ static void futex_wake(volatile uint32_t *w)
 	sys6(NR_futex, (long)w, FUTEX_WAKE, 1, 0, 0, 0);
 }
 
-/* Waits until *w != old: a short spin (the monitor usually answers within
- * microseconds on another core; about 30 us of PAUSEs here, since the
- * monitor may be running a long stretch of guest kernel code), then futex. */
+/* Waits until *w != old: a spin (the monitor usually answers within
+ * microseconds on another core; about 100 us of PAUSEs here, as in
+ * runtime_stub_wait), then futex. */
 static uint32_t wait_change(volatile uint32_t *w, uint32_t old)
 {
-	for (int i = 0; i < 600; i++) {
+	for (int i = 0; i < 2000; i++) {
 		uint32_t v = *w;
 		if (v != old)
 			return v;
