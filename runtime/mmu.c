@@ -380,6 +380,20 @@ static void fault_around(struct runtime *rt, struct runtime_view *w,
 	rt->user_prefills++;
 }
 
+/* The kernel wrote the PTE of lin in the current address space (typically
+ * its page-fault handler, for the access the process retries next): map
+ * it now, under fault_around's conditions, saving that retry's exit. */
+static void on_user_entry_written(void *ctx, uint32_t lin)
+{
+	struct runtime *rt = ctx;
+	struct vcpu *v = rt->v;
+	struct runtime_view *w = view_of(rt, rt->cur_root);
+	if (!w || !(v->cr0 & CR0_PG))
+		return;
+	struct shadowmm_env env = monitor_paging_env(v);
+	fault_around(rt, w, &env, lin >> 12);
+}
+
 /* Fills the current stub's page for a user access that faulted there;
  * returns 0, or -1 with the guest #PF error code. */
 static int on_user_fill(void *ctx, uint32_t lin, unsigned access, uint32_t *pf_error)
@@ -600,6 +614,7 @@ int runtime_mmu_init(struct runtime *rt)
 	struct shadowmm_host h = {
 		.memfd = vm->mem.memfd, .physmap = vm->mem.physmap, .ram_size = vm->mem.size,
 		.min_addr = vm->mem.min_addr, .ctx = rt, .user_invalidate = on_user_invalidate,
+		.user_entry_written = on_user_entry_written,
 		.code_written = on_code_written,
 	};
 	vm->sm = shadowmm_create(&h);

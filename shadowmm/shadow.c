@@ -345,6 +345,22 @@ static void table_entry_changed(struct shadowmm *sm, uint32_t gpfn, uint32_t k)
 	}
 }
 
+/* After a guest write to entry k of table gpfn: the leaf entries of the
+ * current address space it is, offered to the user view (a process that
+ * faults on a page usually touches it next, and the kernel's handler has
+ * just written its PTE). */
+static void entry_written(struct shadowmm *sm, uint32_t gpfn, uint32_t k)
+{
+	if (!sm->h.user_entry_written || !sm->paging)
+		return;
+	for (uint32_t i = sm->uhead[gpfn]; i; i = sm->uses[i].next) {
+		const struct table_use *u = &sm->uses[i];
+		uint64_t lin = (uint64_t)u->base + (uint64_t)k * u->span;
+		if (u->span == PAGE && u->root == sm->root && lin < (1ull << 32))
+			sm->h.user_entry_written(sm->h.ctx, (uint32_t)lin);
+	}
+}
+
 static void untrack_table(struct shadowmm *sm, uint32_t gpfn)
 {
 	/* Everything derived from it goes: every entry's range, once. */
@@ -612,8 +628,10 @@ void shadowmm_phys_written(struct shadowmm *sm, uint64_t gpa, const void *old, s
 					uint32_t lo = k * esize > off ? k * esize : off;
 					uint32_t hi = (k + 1) * esize < off + chunk ? (k + 1) * esize
 										 : off + (uint32_t)chunk;
-					if (memcmp(o + (lo - off), now + (lo - off), hi - lo) != 0)
+					if (memcmp(o + (lo - off), now + (lo - off), hi - lo) != 0) {
 						table_entry_changed(sm, gpfn, k);
+						entry_written(sm, gpfn, k);
+					}
 				}
 			}
 		}

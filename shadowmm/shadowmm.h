@@ -104,6 +104,10 @@ struct shadowmm_host {
 	/* The guest's mappings of [lin, lin + len) in address space `root`
 	 * (its CR3) may have changed: user views must drop them. */
 	void (*user_invalidate)(void *ctx, uint32_t root, uint32_t lin, uint32_t len);
+	/* A guest write changed the page-table entry of 4 KiB page lin in the
+	 * current address space (after user_invalidate for it): the user
+	 * view may map the new translation at once (NULL: not offered). */
+	void (*user_entry_written)(void *ctx, uint32_t lin);
 	/* Bytes [off, off + len) of guest page gpfn, which holds translated
 	 * code, are being written (len 0: unknown, the whole page).  Returns
 	 * SHADOWMM_CODE_NONE if the page has no translations left (it can be
