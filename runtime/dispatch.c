@@ -318,6 +318,9 @@ void runtime_print_stats(const struct runtime *rt, FILE *f)
 		"ended, %llu kicks\n", (unsigned long long)rt->user_entries,
 		(unsigned long long)rt->stub_starts, (unsigned long long)rt->stub_kills,
 		(unsigned long long)rt->kicks);
+	fprintf(f, "  stub hand-offs                 %llu commands (RUN, MAP, LDT, ...), %llu host "
+		"mapping calls validated (%.3f s in mapping flushes)\n", (unsigned long long)runtime_stub_commands,
+		(unsigned long long)runtime_stub_validated, (double)runtime_stub_flush_ns / 1e9);
 	fprintf(f, "  FPU                            %llu kernel instructions run by the monitor, "
 		"%llu state loads into stubs\n", (unsigned long long)vm->fpu_runs,
 		(unsigned long long)rt->fpu_loads);

@@ -47,6 +47,13 @@ static void code_page_note(struct runtime *rt, uint32_t lin_pfn, uint32_t gpfn)
 		abort();	/* losing one would leave stale translations */
 	*c = (struct runtime_codepage){ lin_pfn, gpfn, *b };
 	*b = c;
+	rt->codepages_in[lin_pfn >> 10]++;
+}
+
+static void code_page_free(struct runtime *rt, struct runtime_codepage *c)
+{
+	rt->codepages_in[c->lin_pfn >> 10]--;
+	free(c);
 }
 
 static void code_pages_clear(struct runtime *rt)
@@ -60,6 +67,7 @@ static void code_pages_clear(struct runtime *rt)
 		}
 		rt->codepages[i] = NULL;
 	}
+	memset(rt->codepages_in, 0, sizeof(rt->codepages_in));
 }
 
 /* Drops the bucket entries for linear pages in [first, first + n): their
@@ -72,7 +80,7 @@ static void code_bucket_drop(struct runtime *rt, uint32_t bucket, uint32_t first
 		if (c->lin_pfn - first < n) {
 			tcache_invalidate_page(&rt->tc, c->gpfn);
 			*l = c->next;
-			free(c);
+			code_page_free(rt, c);
 			continue;
 		}
 		l = &c->next;
@@ -84,6 +92,11 @@ static void code_bucket_drop(struct runtime *rt, uint32_t bucket, uint32_t first
 static void lin_changed(struct runtime *rt, uint32_t lin, uint32_t len)
 {
 	uint32_t first = lin >> 12, n = (len + PAGE - 1) / PAGE;
+	bool any = false;
+	for (uint64_t r = first >> 10; r <= ((uint64_t)first + n - 1) >> 10 && r < 1024; r++)
+		any |= rt->codepages_in[r] != 0;
+	if (!any)
+		return;
 	if (n <= 64) {
 		for (uint32_t i = 0; i < n; i++)
 			code_bucket_drop(rt, code_slot(first + i), first + i, 1);
@@ -231,23 +244,37 @@ static struct runtime_view *view_of(struct runtime *rt, uint32_t root)
 
 static void view_unmap(struct runtime_view *w, uint32_t lin, uint32_t len)
 {
-	/* Only pages the stub has; runs of them, one call each. */
-	uint32_t first = lin >> 12, n = (len + PAGE - 1) / PAGE, run = 0, start = 0;
-	for (uint32_t i = 0; i <= n; i++) {
-		uint32_t p = first + i;
-		bool m = i < n && p < (1u << 20) && (w->mapped[p >> 3] & (1u << (p & 7)));
+	/* Only pages the stub has; runs of them, one call each.  The bitmap is
+	 * scanned a 64-page word at a time: a page directory that stops being
+	 * a table invalidates all of its 4 GiB, entry by entry. */
+	uint64_t first = lin >> 12, end = first + (len + PAGE - 1) / PAGE;
+	if (end > (1u << 20))
+		end = 1u << 20;
+	uint64_t run = 0, start = 0;
+	for (uint64_t p = first; p < end;) {
+		uint64_t word;
+		memcpy(&word, &w->mapped[(p >> 3) & ~7ull], 8);
+		if (word == 0 && (p & 63) == 0 && p + 64 <= end) {
+			if (run)
+				runtime_stub_queue_map(w->stub, STUB_MAP_MUNMAP, start * PAGE, run * PAGE, 0, 0);
+			run = 0;
+			p += 64;
+			continue;
+		}
+		bool m = w->mapped[p >> 3] & (1u << (p & 7));
 		if (m) {
 			if (!run)
 				start = p;
 			run++;
 			w->mapped[p >> 3] &= (uint8_t)~(1u << (p & 7));
-			continue;
+		} else if (run) {
+			runtime_stub_queue_map(w->stub, STUB_MAP_MUNMAP, start * PAGE, run * PAGE, 0, 0);
+			run = 0;
 		}
-		if (run)
-			runtime_stub_queue_map(w->stub, STUB_MAP_MUNMAP, (uint64_t)start * PAGE,
-					       (uint64_t)run * PAGE, 0, 0);
-		run = 0;
+		p++;
 	}
+	if (run)
+		runtime_stub_queue_map(w->stub, STUB_MAP_MUNMAP, start * PAGE, run * PAGE, 0, 0);
 }
 
 static void on_user_invalidate(void *ctx, uint32_t root, uint32_t lin, uint32_t len)
@@ -330,7 +357,7 @@ static void on_tlb_flush_global(void *ctx)
 			}
 			tcache_invalidate_page(&rt->tc, c->gpfn);
 			*l = c->next;
-			free(c);
+			code_page_free(rt, c);
 		}
 	}
 }
@@ -355,29 +382,47 @@ static void user_map(struct runtime *rt, struct runtime_view *w, uint32_t p, uin
 	urmap_add(rt, gpfn, (int)(w - rt->views), p);
 }
 
+#define ANY_GPFN 0xffffffffu
+
 /* Maps neighbour page p too if that changes nothing the guest can see:
  * it is present and user-accessible, and the processor has already set
  * its Accessed flag (so no A bit goes unset: SDM vol. 3, 4.8); writable
  * only if Dirty is set too, so the first write still faults and sets it. */
-static void fault_around(struct runtime *rt, struct runtime_view *w,
-			 const struct shadowmm_env *env, uint32_t p)
+static bool fault_around(struct runtime *rt, struct runtime_view *w,
+			 const struct shadowmm_env *env, uint32_t p, uint32_t want_gpfn)
 {
 	struct vcpu *v = rt->v;
 	uint32_t lin = p << 12;
 	if (w->mapped[p >> 3] & (1u << (p & 7)) || lin < v->vm->mem.min_addr)
-		return;
+		return false;
 	struct shadowmm_walk wk;
 	if (shadowmm_walk(env, lin, SHADOWMM_ACC_USER, false, &wk) < 0)
-		return;
+		return false;
 	for (int i = 0; i < wk.levels; i++)
 		if (!(wk.entry[i] & 0x20))	/* A, in every level's entry */
-			return;
+			return false;
 	uint32_t gpfn = (uint32_t)(wk.page_gpa >> 12);
-	if ((uint64_t)gpfn * PAGE >= v->vm->mem.size)
-		return;
+	if ((uint64_t)gpfn * PAGE >= v->vm->mem.size ||
+	    (want_gpfn != ANY_GPFN && gpfn != want_gpfn))
+		return false;
 	shadowmm_track(v->vm->sm, env, lin, &wk);
 	user_map(rt, w, p, gpfn, &wk);
 	rt->user_prefills++;
+	return true;
+}
+
+/* Would fault_around(p, want_gpfn) map p? */
+static bool fault_around_probe(struct runtime *rt, struct runtime_view *w,
+			       const struct shadowmm_env *env, uint32_t p, uint32_t want_gpfn)
+{
+	struct shadowmm_walk wk;
+	if (w->mapped[p >> 3] & (1u << (p & 7)) || (p << 12) < rt->v->vm->mem.min_addr ||
+	    shadowmm_walk(env, p << 12, SHADOWMM_ACC_USER, false, &wk) < 0)
+		return false;
+	for (int i = 0; i < wk.levels; i++)
+		if (!(wk.entry[i] & 0x20))
+			return false;
+	return (uint32_t)(wk.page_gpa >> 12) == want_gpfn;
 }
 
 /* The kernel wrote the PTE of lin in the current address space (typically
@@ -391,7 +436,7 @@ static void on_user_entry_written(void *ctx, uint32_t lin)
 	if (!w || !(v->cr0 & CR0_PG))
 		return;
 	struct shadowmm_env env = monitor_paging_env(v);
-	fault_around(rt, w, &env, lin >> 12);
+	fault_around(rt, w, &env, lin >> 12, ANY_GPFN);
 }
 
 /* Fills the current stub's page for a user access that faulted there;
@@ -447,14 +492,23 @@ static int on_user_fill(void *ctx, uint32_t lin, unsigned access, uint32_t *pf_e
 		tcache_invalidate_page(&rt->tc, gpfn);
 		shadowmm_code_page(sm, gpfn, false);
 	}
-	/* Fault-around: the neighbours in the same aligned window go in
-	 * with it, in order, so that the queue coalesces them. */
-	uint32_t first = (lin >> 12) & ~(FAULT_AROUND_PAGES - 1);
-	for (uint32_t p = first; p < first + FAULT_AROUND_PAGES; p++) {
-		if (p == lin >> 12)
+	/* Fault-around: the neighbours in the same aligned window that
+	 * continue the faulting page's run of guest-physical pages go in with
+	 * it, in order, so that the queue makes one mapping of them all.  A
+	 * neighbour elsewhere in RAM would cost a host mmap of its own, and
+	 * each is validated through the seccomp listener with two wake-ups:
+	 * more than the fault it saves. */
+	uint32_t fp = lin >> 12, first = fp & ~(FAULT_AROUND_PAGES - 1);
+	uint32_t lo = fp;
+	while (lo > first && fault_around_probe(rt, w, &env, lo - 1, gpfn - (fp - (lo - 1))))
+		lo--;
+	for (uint32_t p = lo; p < first + FAULT_AROUND_PAGES; p++) {
+		if (p == fp)
 			user_map(rt, w, p, gpfn, &wk);
-		else
-			fault_around(rt, w, &env, p);
+		else if (p < fp)
+			fault_around(rt, w, &env, p, gpfn - (fp - p));
+		else if (!fault_around(rt, w, &env, p, gpfn + (p - fp)))
+			break;
 	}
 	rt->user_fills++;
 	return 0;

@@ -69,6 +69,9 @@ struct runtime {
 	bool flush_pending;	/* a paging mode change: flush at the dispatcher */
 	uint64_t view_clock, view_evictions, user_fills, low_user_accesses;
 	struct runtime_codepage *codepages[4096];	/* hash buckets */
+	/* How many of them lie in each 4 MiB of linear space, so that a change
+	 * to a range without code (user space, typically) costs nothing. */
+	uint32_t codepages_in[1024];
 	struct runtime_codemap *codemaps[8192];
 	/* Guest page -> user-view mappings (runtime/mmu.c). */
 	uint32_t *urmap_head, urmap_npfn;
@@ -134,6 +137,9 @@ int runtime_stub_set_tsc(struct runtime_stub *s, bool fault);
 void runtime_stub_start(struct runtime_stub *s, const uint32_t regs[8], uint32_t eip,
 			uint32_t eflags, const uint16_t sel[STUB_NSEG], const uint8_t *fpu);
 void runtime_stub_fpu(struct runtime_stub *s, uint8_t fpu[512]);
+/* Commands sent to stubs, and their host mapping calls validated through
+ * the seccomp listener, since bt started. */
+extern uint64_t runtime_stub_commands, runtime_stub_validated, runtime_stub_flush_ns;
 int runtime_stub_wait(struct runtime_stub *s, uint64_t until);
 void runtime_stub_kick(struct runtime_stub *s);
 void runtime_stub_result(struct runtime_stub *s, struct runtime_stub_exit *x);
