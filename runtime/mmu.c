@@ -425,18 +425,47 @@ static bool fault_around_probe(struct runtime *rt, struct runtime_view *w,
 	return (uint32_t)(wk.page_gpa >> 12) == want_gpfn;
 }
 
-/* The kernel wrote the PTE of lin in the current address space (typically
- * its page-fault handler, for the access the process retries next): map
- * it now, under fault_around's conditions, saving that retry's exit. */
-static void on_user_entry_written(void *ctx, uint32_t lin)
+/*
+ * The kernel changed the PTE of lin in the current address space from old
+ * to new.  Its translations go (lin_changed).  In the user view: the same
+ * page with other rights (a fork making its pages copy-on-write, mprotect)
+ * is reprotected in place, which coalesces over a run of pages into one
+ * host call; otherwise the page goes and the new one, if the kernel set it
+ * up for an access (typically its page-fault handler, for the access the
+ * process retries next), is mapped at once under fault_around's rules.
+ */
+static void on_user_entry_changed(void *ctx, uint32_t lin, uint64_t old, uint64_t new)
 {
 	struct runtime *rt = ctx;
 	struct vcpu *v = rt->v;
+	lin_changed(rt, lin, PAGE);
 	struct runtime_view *w = view_of(rt, rt->cur_root);
-	if (!w || !(v->cr0 & CR0_PG))
+	if (!w)
 		return;
+	uint32_t p = lin >> 12;
+	bool mapped = w->mapped[p >> 3] & (1u << (p & 7));
+	uint64_t frame = (v->cr4 & CR4_PAE) ? 0x000ffffffffff000ull : 0xfffff000ull;
 	struct shadowmm_env env = monitor_paging_env(v);
-	fault_around(rt, w, &env, lin >> 12, ANY_GPFN);
+	if (mapped && (old & 1) && (new & 1) && !((old ^ new) & frame)) {
+		struct shadowmm_walk wk;
+		bool ok = shadowmm_walk(&env, lin, SHADOWMM_ACC_USER, false, &wk) == 0;
+		for (int i = 0; ok && i < wk.levels; i++)
+			ok = wk.entry[i] & 0x20;
+		if (ok) {
+			struct shadowmm *sm = v->vm->sm;
+			uint32_t gpfn = (uint32_t)(wk.page_gpa >> 12);
+			bool writable = wk.writable && wk.dirty && !shadowmm_is_table(sm, gpfn) &&
+					!shadowmm_has_code(sm, gpfn);
+			int prot = PROT_READ | (writable ? PROT_WRITE : 0) | (wk.nx ? 0 : PROT_EXEC);
+			runtime_stub_queue_map(w->stub, STUB_MAP_MPROTECT, (uint64_t)p * PAGE, PAGE,
+					       (uint32_t)prot, 0);
+			return;
+		}
+	}
+	if (mapped)
+		view_unmap(w, lin, PAGE);
+	if (v->cr0 & CR0_PG)
+		fault_around(rt, w, &env, p, ANY_GPFN);
 }
 
 /* Fills the current stub's page for a user access that faulted there;
@@ -668,7 +697,7 @@ int runtime_mmu_init(struct runtime *rt)
 	struct shadowmm_host h = {
 		.memfd = vm->mem.memfd, .physmap = vm->mem.physmap, .ram_size = vm->mem.size,
 		.min_addr = vm->mem.min_addr, .ctx = rt, .user_invalidate = on_user_invalidate,
-		.user_entry_written = on_user_entry_written,
+		.user_entry_changed = on_user_entry_changed,
 		.code_written = on_code_written,
 	};
 	vm->sm = shadowmm_create(&h);

@@ -329,8 +329,12 @@ static void track_walk(struct shadowmm *sm, uint32_t lin, const struct shadowmm_
 
 static void untrack_table(struct shadowmm *sm, uint32_t gpfn);
 
-/* Entry k of a table page changed: drop what was derived from it. */
-static void table_entry_changed(struct shadowmm *sm, uint32_t gpfn, uint32_t k)
+/* Entry k of a table page changed: drop what was derived from it.  When
+ * the write is known (ov/nv, the entry before and after), a leaf entry of
+ * the current address space goes to user_entry_changed instead, which can
+ * keep, reprotect or remap the page in the user view rather than drop it. */
+static void table_entry_changed(struct shadowmm *sm, uint32_t gpfn, uint32_t k, const uint64_t *ov,
+				const uint64_t *nv)
 {
 	for (uint32_t i = sm->uhead[gpfn]; i; i = sm->uses[i].next) {
 		const struct table_use *u = &sm->uses[i];
@@ -338,26 +342,13 @@ static void table_entry_changed(struct shadowmm *sm, uint32_t gpfn, uint32_t k)
 		if (lin >= (1ull << 32))
 			continue;
 		uint32_t len = u->span;
-		if (u->root == sm->root && sm->paging)
+		bool current = u->root == sm->root && sm->paging;
+		if (current)
 			kv_unmap_range(sm, (uint32_t)(lin >> 12), len >> 12, false);
-		if (sm->h.user_invalidate)
+		if (ov && current && len == PAGE && sm->h.user_entry_changed)
+			sm->h.user_entry_changed(sm->h.ctx, (uint32_t)lin, *ov, *nv);
+		else if (sm->h.user_invalidate)
 			sm->h.user_invalidate(sm->h.ctx, u->root, (uint32_t)lin, len);
-	}
-}
-
-/* After a guest write to entry k of table gpfn: the leaf entries of the
- * current address space it is, offered to the user view (a process that
- * faults on a page usually touches it next, and the kernel's handler has
- * just written its PTE). */
-static void entry_written(struct shadowmm *sm, uint32_t gpfn, uint32_t k)
-{
-	if (!sm->h.user_entry_written || !sm->paging)
-		return;
-	for (uint32_t i = sm->uhead[gpfn]; i; i = sm->uses[i].next) {
-		const struct table_use *u = &sm->uses[i];
-		uint64_t lin = (uint64_t)u->base + (uint64_t)k * u->span;
-		if (u->span == PAGE && u->root == sm->root && lin < (1ull << 32))
-			sm->h.user_entry_written(sm->h.ctx, (uint32_t)lin);
 	}
 }
 
@@ -366,7 +357,7 @@ static void untrack_table(struct shadowmm *sm, uint32_t gpfn)
 	/* Everything derived from it goes: every entry's range, once. */
 	uint32_t esize = (sm->env.cr4 & SHADOWMM_CR4_PAE) ? 8 : 4;
 	for (uint32_t k = 0; k < PAGE / esize; k++)
-		table_entry_changed(sm, gpfn, k);
+		table_entry_changed(sm, gpfn, k, NULL, NULL);
 	sm->uhead[gpfn] = 0;	/* the use records leak until the next full flush */
 	sm->pflags[gpfn] &= ~PF_TABLE;
 	sm->st.tables--;
@@ -629,8 +620,13 @@ void shadowmm_phys_written(struct shadowmm *sm, uint64_t gpa, const void *old, s
 					uint32_t hi = (k + 1) * esize < off + chunk ? (k + 1) * esize
 										 : off + (uint32_t)chunk;
 					if (memcmp(o + (lo - off), now + (lo - off), hi - lo) != 0) {
-						table_entry_changed(sm, gpfn, k);
-						entry_written(sm, gpfn, k);
+						/* The whole entry before and after. */
+						uint64_t ov = 0, nv = 0;
+						memcpy(&nv, now - off + k * esize, esize);
+						ov = nv;
+						memcpy((uint8_t *)&ov + (lo - k * esize), o + (lo - off),
+						       hi - lo);
+						table_entry_changed(sm, gpfn, k, &ov, &nv);
 					}
 				}
 			}

@@ -105,9 +105,10 @@ struct shadowmm_host {
 	 * (its CR3) may have changed: user views must drop them. */
 	void (*user_invalidate)(void *ctx, uint32_t root, uint32_t lin, uint32_t len);
 	/* A guest write changed the page-table entry of 4 KiB page lin in the
-	 * current address space (after user_invalidate for it): the user
-	 * view may map the new translation at once (NULL: not offered). */
-	void (*user_entry_written)(void *ctx, uint32_t lin);
+	 * current address space from old to new (4 or 8 bytes, as the paging
+	 * mode has them): instead of user_invalidate, the user view may keep,
+	 * reprotect or remap the page (NULL: user_invalidate is called). */
+	void (*user_entry_changed)(void *ctx, uint32_t lin, uint64_t old, uint64_t new);
 	/* Bytes [off, off + len) of guest page gpfn, which holds translated
 	 * code, are being written (len 0: unknown, the whole page).  Returns
 	 * SHADOWMM_CODE_NONE if the page has no translations left (it can be
