@@ -307,6 +307,19 @@ int runtime_stub_queue_map(struct runtime_stub *s, uint32_t op, uint64_t addr, u
 	return 0;
 }
 
+/* Does the stub's seccomp filter send m's system call to the monitor?  Its
+ * mirror: munmap and write-removing mprotect with address and length below
+ * 4 GiB are allowed outright (runtime/stubproc.c). */
+static bool validated(const struct stub_map *m)
+{
+	bool low = m->addr < (1ull << 32) && m->len < (1ull << 32);
+	switch (m->op) {
+	case STUB_MAP_MUNMAP: return !low;
+	case STUB_MAP_MPROTECT: return !low || (m->prot & PROT_WRITE);
+	default: return true;
+	}
+}
+
 /* Does the intercepted system call do exactly what queue entry m says? */
 static bool matches(const struct seccomp_notif *n, const struct stub_map *m)
 {
@@ -405,6 +418,10 @@ static int stub_flush(struct runtime_stub *s)
 	s->nqueue = 0;
 	send_cmd(s, STUB_CMD_MAP);
 	for (uint32_t i = 0; i < n;) {
+		if (!validated(&s->queue[i])) {
+			i++;
+			continue;
+		}
 		int r = answer_one(s, &s->queue[i], (int)(STUB_ANSWER_NS / 1000000));
 		if (r < 0 || r == 0) {
 			runtime_stub_kill(s);

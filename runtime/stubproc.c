@@ -10,8 +10,10 @@
  * in a seccomp jail whose listener the monitor takes:
  *   - i386 system calls (INT 0x80, SYSENTER from guest code) trap (SIGSYS):
  *     they are guest system calls;
- *   - mmap/munmap/mprotect/mremap are sent to the monitor, which allows
- *     only the changes it queued itself;
+ *   - mmap, mremap and mprotect adding write access are sent to the
+ *     monitor, which allows only the changes it queued itself; munmap and
+ *     write-removing mprotect below 8 GiB only take access away, and are
+ *     allowed;
  *   - futex, rt_sigreturn, exit and modify_ldt are allowed (modify_ldt only
  *     ever describes segments of this address space, which a guest may
  *     address anyway);
@@ -179,7 +181,10 @@ struct sock_fprog { unsigned short len; struct sock_filter *filter; };
 #define STMT(c, k) { (uint16_t)(c), 0, 0, (uint32_t)(k) }
 #define JUMP(c, k, t, f) { (uint16_t)(c), (uint8_t)(t), (uint8_t)(f), (uint32_t)(k) }
 
-/* seccomp_data: nr at 0, arch at 4, args at 16 (8 bytes each). */
+#define BPF_JSET_K 0x45
+
+/* seccomp_data: nr at 0, arch at 4, args at 16 (8 bytes each; the high
+ * word of argument i at 20 + 8 i).  Jumps are forward only. */
 static struct sock_filter filter[] = {
 	STMT(BPF_LD_W_ABS, 4),
 	JUMP(BPF_JEQ_K, AUDIT_ARCH_I386, 0, 1),
@@ -195,17 +200,41 @@ static struct sock_filter filter[] = {
 	/* 11 */ JUMP(BPF_JEQ_K, NR_exit_group, 6, 0),
 	/* 12 */ JUMP(BPF_JEQ_K, NR_modify_ldt, 5, 0),
 	/* 13 */ JUMP(BPF_JEQ_K, NR_mmap, 5, 0),
-	/* 14 */ JUMP(BPF_JEQ_K, NR_munmap, 4, 0),
-	/* 15 */ JUMP(BPF_JEQ_K, NR_mprotect, 3, 0),
+	/* 14 */ JUMP(BPF_JEQ_K, NR_munmap, 9, 0),
+	/* 15 */ JUMP(BPF_JEQ_K, NR_mprotect, 14, 0),
 	/* 16 */ JUMP(BPF_JEQ_K, NR_prctl, 3, 0),
 	/* 17 */ STMT(BPF_RET_K, SECCOMP_RET_KILL_PROCESS),
 	/* 18 */ STMT(BPF_RET_K, SECCOMP_RET_ALLOW),
-	/* 19 */ STMT(BPF_RET_K, SECCOMP_RET_USER_NOTIF),	/* mapping changes */
+	/* 19 */ STMT(BPF_RET_K, SECCOMP_RET_USER_NOTIF),	/* mappings: the monitor checks */
 	/* 20: prctl, only PR_SET_TSC (arg0's low word at offset 16) */
 	STMT(BPF_LD_W_ABS, 16),
 	JUMP(BPF_JEQ_K, PR_SET_TSC, 0, 1),
 	STMT(BPF_RET_K, SECCOMP_RET_ALLOW),
 	STMT(BPF_RET_K, SECCOMP_RET_KILL_PROCESS),
+	/*
+	 * 24: munmap with address and length below 4 GiB each, so within
+	 * [0, 8 GiB), where the stub has nothing but its user view of guest
+	 * pages (its code, stacks and control page are at 64 GiB and up):
+	 * allowed without asking, since it can only take away the stub's own
+	 * access.  Anything else is for the monitor, which refuses it.
+	 */
+	/* 24 */ STMT(BPF_LD_W_ABS, 20),
+	/* 25 */ JUMP(BPF_JEQ_K, 0, 0, 3),
+	/* 26 */ STMT(BPF_LD_W_ABS, 28),
+	/* 27 */ JUMP(BPF_JEQ_K, 0, 0, 1),
+	/* 28 */ STMT(BPF_RET_K, SECCOMP_RET_ALLOW),
+	/* 29 */ STMT(BPF_RET_K, SECCOMP_RET_USER_NOTIF),
+	/* 30: mprotect in the same range without PROT_WRITE (a shared mapping
+	 * of guest RAM made writable is the one thing to check; execute on a
+	 * readable page gives nothing a copy would not) is allowed as well. */
+	/* 30 */ STMT(BPF_LD_W_ABS, 20),
+	/* 31 */ JUMP(BPF_JEQ_K, 0, 0, 5),
+	/* 32 */ STMT(BPF_LD_W_ABS, 28),
+	/* 33 */ JUMP(BPF_JEQ_K, 0, 0, 3),
+	/* 34 */ STMT(BPF_LD_W_ABS, 32),
+	/* 35 */ JUMP(BPF_JSET_K, PROT_WRITE, 1, 0),
+	/* 36 */ STMT(BPF_RET_K, SECCOMP_RET_ALLOW),
+	/* 37 */ STMT(BPF_RET_K, SECCOMP_RET_USER_NOTIF),
 };
 
 /* ---- guest entry and the command loop (stubproc.S) ---- */

@@ -10,7 +10,9 @@
  *     O_CREAT; reads above 4 GiB (0x100000000, 0x7fff00000000, bt's control
  *     page at 0x1100000000); garbage written over that control page followed
  *     by futex wake-ups of the monitor, and a futex wait on it; mmap at
- *     0x50000000, mprotect of its own code, munmap of the kernel's image; an
+ *     0x50000000, mprotect of its own code, munmap of the kernel's image (the
+ *     stub's filter lets munmap below 8 GiB through: it can only take pages
+ *     of the stub's own view away, and the kernel's are not there); an
  *     endless loop;
  *   - in 32-bit mode: INT 0x80 with Linux i386 numbers and nonsense (the
  *     guest kernel answers -ENOSYS: bt must not run them on the host),
