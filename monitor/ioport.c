@@ -56,14 +56,21 @@ int monitor_strio(struct vcpu *v, const struct translator_callout *co)
 			seg = translator_seg_index(in->ops[i].mem.segment);
 	while (!rep || v->regs[R_ECX]) {
 		uint32_t val = 0;
+		/* Each element is checked against its segment's limit and type
+		 * before the port is touched (SDM vol. 2, INS/OUTS: #GP(0) for an
+		 * illegal effective address, #GP(0) for a non-writable ES; vol. 3,
+		 * 5.3); a fault leaves ECX/EDI/ESI at that element, as REP does. */
 		if (is_in) {
+			if (!op_check_access(v, S_ES, v->regs[R_EDI], (uint32_t)size, true))
+				return monitor_op_fail(v);
 			val = devices_bus_in(&v->vm->bus, port, size);
 			if (monitor_write_lin(v, v->seg[S_ES].base + v->regs[R_EDI], &val, (size_t)size) < 0)
-				return EXIT_STOP;
+				return monitor_op_fail(v);
 			v->regs[R_EDI] += (uint32_t)step;
 		} else {
-			if (monitor_read_lin(v, v->seg[seg].base + v->regs[R_ESI], &val, (size_t)size) < 0)
-				return EXIT_STOP;
+			if (!op_check_access(v, seg, v->regs[R_ESI], (uint32_t)size, false) ||
+			    monitor_read_lin(v, v->seg[seg].base + v->regs[R_ESI], &val, (size_t)size) < 0)
+				return monitor_op_fail(v);
 			devices_bus_out(&v->vm->bus, port, val, size);
 			v->regs[R_ESI] += (uint32_t)step;
 		}
